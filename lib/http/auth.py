@@ -1,0 +1,91 @@
+"""Who is calling: a session cookie (source "dashboard") or a Bearer token (source "api").
+
+Modes an endpoint may ask for: None, "session", "token", "session_or_token",
+"admin" (a session whose user has role admin, checked on every request).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bson import ObjectId
+from bson.errors import InvalidId
+
+from lib import db, sessions
+from lib.errors import forbidden, unauthorized
+from lib.http.security import check_csrf
+
+MODES = (None, "session", "token", "session_or_token", "admin")
+SESSION_EXPIRED = "Your session has ended. Sign in again."
+
+
+@dataclass
+class Caller:
+    user_id: ObjectId
+    source: str  # "dashboard" (cookie) or "api" (token)
+    session_version: int | None = None
+    token_id: ObjectId | None = None
+    token_name: str | None = None
+
+
+def bearer_token(req) -> str | None:
+    value = req.header("authorization")
+    if value[:7].lower() == "bearer ":
+        return value[7:].strip()
+    return None
+
+
+def _session_caller(req) -> Caller | None:
+    raw = req.cookies.get(sessions.COOKIE_NAME)
+    if not raw:
+        return None
+    claims = sessions.decode(raw)
+    if claims is None:
+        raise unauthorized(SESSION_EXPIRED, "session_invalid")
+    try:
+        user_id = ObjectId(claims["sub"])
+    except InvalidId:
+        raise unauthorized(SESSION_EXPIRED, "session_invalid") from None
+    return Caller(user_id=user_id, source="dashboard", session_version=claims["sv"])
+
+
+def resolve(req, mode: str | None) -> Caller | None:
+    """Identify the caller and apply the CSRF check that fits how they authenticated."""
+    raw_token = bearer_token(req)
+    caller = None
+    if raw_token is not None and mode in ("token", "session_or_token"):
+        from lib import tokens  # imported here: only token routes pay for it
+
+        caller = tokens.authenticate(req, raw_token)
+    elif raw_token is not None and mode in ("session", "admin"):
+        raise unauthorized("This route is for the signed-in dashboard only; API tokens can't use it.", "session_required")
+    elif mode in ("session", "session_or_token", "admin"):
+        caller = _session_caller(req)
+    check_csrf(req, cookie_authenticated=caller is not None and caller.source == "dashboard")
+    if mode is not None and caller is None:
+        raise unauthorized()
+    return caller
+
+
+def load_user(req) -> dict:
+    """The caller's user document, checked: exists, not disabled, session still current."""
+    if "user" in req.__dict__:
+        return req.__dict__["user"]
+    caller = req.caller
+    if caller is None:
+        raise unauthorized()
+    user = db.collection("users").find_one({"_id": caller.user_id})
+    if not user or user.get("disabled") or user.get("deleted"):
+        raise unauthorized(SESSION_EXPIRED if caller.source == "dashboard" else "Invalid API token.",
+                           "session_invalid" if caller.source == "dashboard" else "invalid_token")
+    if caller.source == "dashboard" and user.get("session_version", 0) != caller.session_version:
+        raise unauthorized(SESSION_EXPIRED, "session_invalid")
+    req.__dict__["user"] = user
+    return user
+
+
+def require_admin(req) -> dict:
+    user = load_user(req)
+    if user.get("role") != "admin":
+        raise forbidden("forbidden", "This page is for administrators only.")
+    return user

@@ -1,0 +1,85 @@
+"""Transactional mail: Amazon SES in production, the local `outbox` otherwise.
+
+`send(to, template, prefs=..., **context)` renders `templates/<name>.txt`
+(a `Subject:` line, a `Category:` line, a blank line, the body with `$names`)
+into a plain-text and an HTML part. The category decides which notification
+preference may silence it; a mail failure never fails the request that sent it.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+from string import Template
+
+from lib import config, db
+
+log = logging.getLogger("nexuspoint.mail")
+TEMPLATES = Path(__file__).parent / "templates"
+# category -> the preference that must be on for it to go out (None: always sent)
+CATEGORY_PREF = {"essential": None, "email": "email", "security": "security_alerts", "usage": "usage_alerts", "marketing": "marketing"}
+URL = re.compile(r"https?://[^\s<>\"]+")
+
+
+def render(template: str, **context) -> tuple[str, str, str, str]:
+    """(subject, category, text, html) of a template filled with `context`."""
+    source = (TEMPLATES / f"{template}.txt").read_text()
+    head, _, body = source.partition("\n\n")
+    fields = dict(line.split(": ", 1) for line in head.splitlines())
+    context = {"site_url": config.settings().site_url, **context}
+    subject = Template(fields["Subject"]).safe_substitute(context)
+    text = Template(body).safe_substitute(context).strip() + "\n"
+    escaped = html.escape(text)
+    linked = URL.sub(lambda m: f'<a href="{m.group(0)}">{m.group(0)}</a>', escaped)
+    paragraphs = "".join(f"<p>{p.replace(chr(10), '<br>')}</p>" for p in linked.split("\n\n") if p.strip())
+    return subject, fields.get("Category", "essential"), text, f"<!doctype html><html><body>{paragraphs}</body></html>"
+
+
+def allowed(category: str, prefs: dict | None) -> bool:
+    pref = CATEGORY_PREF[category]
+    if pref is None:
+        return True
+    default = pref != "marketing"  # marketing is opt-in; the rest are on until turned off
+    return bool((prefs or {}).get(pref, default))
+
+
+def send(to: str, template: str, *, prefs: dict | None = None, **context) -> bool:
+    """Render and send; returns whether a mail went out. Never raises."""
+    try:
+        subject, category, text, body_html = render(template, **context)
+        if not allowed(category, prefs):
+            return False
+        if config.settings().mail_backend == "ses":
+            _send_ses(to, subject, text, body_html)
+        else:
+            _send_outbox(to, template, subject, text, body_html)
+        return True
+    except Exception:
+        log.exception("mail %r to a user could not be sent", template)
+        return False
+
+
+def _send_ses(to: str, subject: str, text: str, body_html: str) -> None:
+    import boto3  # imported on use: most functions never send mail
+
+    settings = config.settings()
+    boto3.client("ses", region_name=settings.aws_region).send_email(
+        Source=settings.mail_from,
+        Destination={"ToAddresses": [to]},
+        Message={
+            "Subject": {"Data": subject, "Charset": "UTF-8"},
+            "Body": {"Text": {"Data": text, "Charset": "UTF-8"}, "Html": {"Data": body_html, "Charset": "UTF-8"}},
+        },
+    )
+
+
+def _send_outbox(to: str, template: str, subject: str, text: str, body_html: str) -> None:
+    db.collection("outbox").insert_one({
+        "to": to, "template": template, "subject": subject, "text": text, "html": body_html,
+        "created_at": datetime.now(UTC),
+    })
+    links = " ".join(URL.findall(text))
+    print(f"[mail] to {to}: {subject}" + (f"  {links}" if links else ""), flush=True)

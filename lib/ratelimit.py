@@ -1,0 +1,49 @@
+"""Fixed-window counters in MongoDB; a TTL index removes windows once they end."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from datetime import UTC, datetime
+
+from pymongo import ReturnDocument
+from pymongo.errors import DuplicateKeyError
+
+from lib import db
+from lib.errors import rate_limited
+
+
+def _window(key: str, window_seconds: int, now: float) -> tuple[str, int]:
+    start = int(now // window_seconds) * window_seconds
+    digest = hashlib.sha256(key.encode()).hexdigest()[:32]  # keys hold emails/IPs: store them hashed
+    return f"{digest}:{start}", start + window_seconds
+
+
+def hit(key: str, window_seconds: int, now: float | None = None) -> tuple[int, int]:
+    """Count one event in the current window; returns (count so far, window reset time)."""
+    now = time.time() if now is None else now
+    doc_id, reset = _window(key, window_seconds, now)
+    update = {"$inc": {"count": 1}, "$setOnInsert": {"expires_at": datetime.fromtimestamp(reset, UTC)}}
+    for _ in range(2):  # two first hits may race on the upsert: the loser retries as an update
+        try:
+            doc = db.collection("ratelimits").find_one_and_update(
+                {"_id": doc_id}, update, upsert=True, return_document=ReturnDocument.AFTER
+            )
+            return doc["count"], reset
+        except DuplicateKeyError:
+            continue
+    raise RuntimeError("rate limit counter could not be updated")
+
+
+def count(key: str, window_seconds: int, now: float | None = None) -> tuple[int, int]:
+    now = time.time() if now is None else now
+    doc_id, reset = _window(key, window_seconds, now)
+    doc = db.collection("ratelimits").find_one({"_id": doc_id}, {"count": 1})
+    return (doc["count"] if doc else 0), reset
+
+
+def enforce(key: str, limit: int, window_seconds: int, message: str = "Too many requests. Try again later.") -> None:
+    """Count this request and refuse it (429 with Retry-After) once over the limit."""
+    used, reset = hit(key, window_seconds)
+    if used > limit:
+        raise rate_limited(reset - time.time(), message)

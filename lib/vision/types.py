@@ -1,0 +1,81 @@
+"""The shapes every vision backend speaks, so the pipeline never knows which one ran.
+
+Normalized ``results`` per output kind (scores are 0-1 floats, coordinates are
+pixels of the submitted image):
+
+- ``labels`` (general/places/nsfw classification):
+  ``{"labels": [{"label": str, "score": float}, ...]}`` best first.
+- ``boxes`` (object detection):
+  ``{"objects": [{"label", "score", "box": {"x0", "y0", "x1", "y1"}}]}``
+- ``polygons`` (instance segmentation):
+  ``{"objects": [{"label", "score", "box": {...}, "polygon": [[x, y], ...]}]}``
+- ``text`` (text recognition):
+  ``{"text": "all lines joined by newlines",
+     "lines": [{"text", "score", "polygon": [[x, y], ...]}]}``
+- ``keypoints`` (pose estimation):
+  ``{"people": [{"score", "keypoints": [{"name", "x", "y", "score"}]}],
+     "skeleton": [["left_shoulder", "right_shoulder"], ...]}``
+- ``image`` (background removal): the backend returns PNG bytes in
+  ``Prediction.png``; the pipeline turns them into ``{"image": "data:..."}``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class ImageInput:
+    """An image as the caller sent it: bytes in memory, or a URL (never both)."""
+
+    data: bytes | None = None
+    url: str | None = None
+    mime: str | None = None
+    width: int | None = None
+    height: int | None = None
+
+
+@dataclass
+class Prediction:
+    results: dict[str, Any]
+    raw: Any = None
+    png: bytes | None = None
+    engine: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class VisionError(Exception):
+    """Base for the errors a backend may raise; the pipeline refunds on any of them."""
+
+    status = 502
+    code = "upstream_error"
+
+    def __init__(self, message: str, *, detail: str = ""):
+        super().__init__(message)
+        self.message = message
+        self.detail = detail  # for the server log only, never for the caller
+
+
+class UpstreamError(VisionError):
+    status = 502
+    code = "upstream_error"
+
+
+class UpstreamTimeout(VisionError):
+    status = 504
+    code = "upstream_timeout"
+
+
+class ModelUnavailable(VisionError):
+    """The chosen backend cannot serve this model (no local weights)."""
+
+    status = 501
+    code = "model_unavailable_offline"
+
+
+class BadImage(VisionError):
+    """The backend could not use the image it was given (e.g. a URL that can't be fetched)."""
+
+    status = 422
+    code = "image_unreadable"
