@@ -89,6 +89,24 @@ def refund(use_row: dict, reason: str = "") -> int | None:
     return _transact(callback)
 
 
+def open_account(user: dict, bonus: int) -> dict:
+    """Insert a new user holding `bonus` credits together with its signup_bonus row.
+
+    Raises pymongo's DuplicateKeyError when the email is taken; then nothing is written.
+    """
+
+    def callback(session):
+        doc = {**user, "credits": bonus}
+        doc["_id"] = db.collection("users").insert_one(doc, session=session).inserted_id
+        db.collection("ledger").insert_one(
+            {"user_id": doc["_id"], "kind": "signup_bonus", "delta": bonus, "balance_after": bonus, "created_at": _now()},
+            session=session,
+        )
+        return doc
+
+    return _transact(callback)
+
+
 def grant(user_id: ObjectId, amount: int, kind: str, **ref) -> tuple[dict, dict]:
     """Add (or, for purchase_refund, remove) credits for a reason other than a call.
 

@@ -1,0 +1,4 @@
+from lib.accounts.credentials import reset
+from lib.http import endpoint
+
+app = endpoint(POST=reset)
