@@ -32,11 +32,6 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _transact(callback):
-    with db.client().start_session() as session:
-        return session.with_transaction(callback)
-
-
 def _change(user_filter: dict, delta: int, row: dict, *, session) -> tuple[dict | None, dict | None]:
     """Move the balance of the one user matching `user_filter` and write the ledger row."""
     user = db.collection("users").find_one_and_update(
@@ -63,7 +58,7 @@ def debit(user_id: ObjectId, amount: int, *, model: str, source: str, token_id=N
     if image_url:
         row["image_url"] = image_url
     match = {"_id": user_id, "credits": {"$gte": amount}, **(user_filter or {})}
-    user, entry = _transact(lambda s: _change(match, -amount, row, session=s))
+    user, entry = db.transaction(lambda s: _change(match, -amount, row, session=s))
     if user is None:
         current = db.collection("users").find_one({"_id": user_id, **(user_filter or {})}, {"credits": 1})
         if current is None:
@@ -86,7 +81,7 @@ def refund(use_row: dict, reason: str = "") -> int | None:
         user, _ = _change({"_id": use_row["user_id"]}, int(use_row["credits"]), row, session=session)
         return user["credits"] if user else None
 
-    return _transact(callback)
+    return db.transaction(callback)
 
 
 def open_account(user: dict, bonus: int) -> dict:
@@ -104,18 +99,23 @@ def open_account(user: dict, bonus: int) -> dict:
         )
         return doc
 
-    return _transact(callback)
+    return db.transaction(callback)
 
 
-def grant(user_id: ObjectId, amount: int, kind: str, **ref) -> tuple[dict, dict]:
+def grant(user_id: ObjectId, amount: int, kind: str, *, session=None, **ref) -> tuple[dict, dict]:
     """Add (or, for purchase_refund, remove) credits for a reason other than a call.
 
     A purchase refund may take the balance below zero: the credits were bought
     with money that went back, and calls then get 402 until topped up.
+    Pass `session` to join a transaction the caller already runs (webhook fulfilment).
     """
     if kind not in ("signup_bonus", "purchase", "purchase_refund"):
         raise ValueError(f"grant() does not write {kind!r} rows")
-    user, entry = _transact(lambda s: _change({"_id": user_id}, amount, {"kind": kind, **ref}, session=s))
+
+    def apply(s):
+        return _change({"_id": user_id}, amount, {"kind": kind, **ref}, session=s)
+
+    user, entry = apply(session) if session is not None else db.transaction(apply)
     if user is None:
         raise LookupError(f"no user {user_id}")
     return entry, user
@@ -125,7 +125,7 @@ def adjust(user_id: ObjectId, delta: int, admin_id: ObjectId, reason: str) -> tu
     """An administrator's correction; it may not take the balance below zero."""
     match = {"_id": user_id} if delta >= 0 else {"_id": user_id, "credits": {"$gte": -delta}}
     row = {"kind": "adjustment", "admin_id": admin_id, "reason": reason}
-    user, entry = _transact(lambda s: _change(match, delta, row, session=s))
+    user, entry = db.transaction(lambda s: _change(match, delta, row, session=s))
     if user is None:
         current = db.collection("users").find_one({"_id": user_id}, {"credits": 1})
         if current is None:

@@ -92,6 +92,12 @@ def ensure_indexes(db: Database | None = None) -> None:
     _indexed.add(db.name)
 
 
+def transaction(callback):
+    """Run callback(session) in a transaction; with_transaction retries transient conflicts."""
+    with client().start_session() as session:
+        return session.with_transaction(callback)
+
+
 def ping() -> bool:
     try:
         client().admin.command("ping")

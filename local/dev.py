@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -22,7 +23,8 @@ def _banner(env: dict, port: int, embedded_path: str | None) -> str:
     from lib import config
 
     settings = config.load(env)
-    db_line = f"embedded SecantusDB, data in {embedded_path} (set MONGODB_URI to use MongoDB Atlas)" if embedded_path else "MONGODB_URI"
+    db_line = (f"embedded SecantusDB at {env['MONGODB_URI']}, data in {embedded_path} (set MONGODB_URI to use MongoDB Atlas)"
+               if embedded_path else "MONGODB_URI")
     vision = {"sentisight": "SentiSight.ai", "local": "local models on this CPU (set SENTISIGHT_API_TOKEN for SentiSight.ai)"}[settings.vision_backend]
     payments = "Stripe" if settings.stripe_enabled else "local Checkout stand-in (set STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET for Stripe)"
     mail = "Amazon SES" if settings.mail_backend == "ses" else "outbox collection, printed here (set MAIL_BACKEND=ses for Amazon SES)"
@@ -42,13 +44,15 @@ def _banner(env: dict, port: int, embedded_path: str | None) -> str:
 
 
 def main() -> int:
+    # `kill` (SIGTERM) stops like Ctrl-C: the server child and the database go down with us.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     env = dict(os.environ)
-    port = int(env.get("PORT", "3000"))
+    port = int(env.get("PORT") or 3000)
     embedded_path = None
     server = None
     if not env.get("MONGODB_URI"):
-        embedded_path = str(ROOT / ".data" / "db")
-        server, env["MONGODB_URI"] = embedded_db.start(embedded_path, port=int(env.get("EMBEDDED_DB_PORT", "0")) or None)
+        embedded_path = str(Path(env.get("DATA_DIR", "").strip() or ROOT / ".data") / "db")
+        server, env["MONGODB_URI"] = embedded_db.start(embedded_path, port=int(env.get("EMBEDDED_DB_PORT") or 0) or None)
     env["SITE_URL"] = env.get("SITE_URL") or f"http://127.0.0.1:{port}"
     print(_banner(env, port, embedded_path), flush=True)
     subprocess.run([sys.executable, "-m", "lib.db", "ensure-indexes"], env=env, cwd=ROOT, check=True)
@@ -72,6 +76,10 @@ def main() -> int:
     finally:
         if child is not None:
             child.terminate()
+            try:
+                child.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                child.kill()
         if server is not None:
             server.stop()
 

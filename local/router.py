@@ -165,7 +165,9 @@ class Router:
         if self.config.get("cleanUrls") and path.endswith(".html") and path == original:
             clean = path[: -len(".html")]
             clean = clean[: -len("index")] if clean.endswith("/index") else clean
-            start_response("308 Permanent Redirect", [("Location", quote(clean) or "/"), ("Content-Length", "0")])
+            qs = environ.get("QUERY_STRING", "")
+            location = (quote(clean) or "/") + (f"?{qs}" if qs else "")
+            start_response("308 Permanent Redirect", [("Location", location), ("Content-Length", "0"), *self.extra_headers(original)])
             return [b""]
         file = self._static_file(path)
         status = "200 OK"

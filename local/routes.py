@@ -5,4 +5,6 @@ from __future__ import annotations
 
 def local_apps() -> dict:
     """Path prefix -> WSGI app, checked before Vercel-style routing."""
-    return {}
+    from local import checkout_standin
+
+    return {checkout_standin.PREFIX: checkout_standin.app}

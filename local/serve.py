@@ -35,8 +35,13 @@ def build_app():
 def serve(host: str = "127.0.0.1", port: int = 3000) -> None:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     server = make_server(host, port, build_app(), server_class=ThreadingServer, handler_class=QuietHandler)
-    server.serve_forever()
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:  # Ctrl-C in `make dev` reaches this child too: stop quietly
+        pass
+    finally:
+        server.server_close()
 
 
 if __name__ == "__main__":
-    serve(port=int(os.environ.get("PORT", "3000")))
+    serve(port=int(os.environ.get("PORT") or 3000))

@@ -18,12 +18,17 @@ RESET_LIFETIME = timedelta(hours=1)
 
 
 def _set_password(user_id, password: str) -> dict:
-    """Store the new hash and bump the session version, which ends every session."""
-    return db.collection("users").find_one_and_update(
+    """Store the new hash and bump the session version, which ends every session.
+
+    Any reset link still pending for the account is retired too: it was asked for the old password.
+    """
+    user = db.collection("users").find_one_and_update(
         {"_id": user_id},
         {"$set": {"password_hash": passwords.hash_password(password), "updated_at": datetime.now(UTC)}, "$inc": {"session_version": 1}},
         return_document=ReturnDocument.AFTER,
     )
+    db.collection("reset_tokens").delete_many({"user_id": user_id})
+    return user
 
 
 def change_password(req) -> Response:

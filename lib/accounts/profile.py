@@ -38,3 +38,8 @@ def update(req) -> dict:
         changes["updated_at"] = datetime.now(UTC)
         user = db.collection("users").find_one_and_update({"_id": user["_id"]}, {"$set": changes}, return_document=ReturnDocument.AFTER)
     return {"user": public_view(user)}
+
+
+def balance(req) -> dict:
+    """GET /api/account/balance: what a script checks before a batch of calls."""
+    return {"credits": load_user(req).get("credits", 0)}

@@ -26,6 +26,7 @@ def register(req) -> Response:
     password = passwords.validate(body.get("password"))
     settings = config.settings()
     now = datetime.now(UTC)
+    now = now.replace(microsecond=now.microsecond // 1000 * 1000)  # what MongoDB keeps, so /me says the same
     user = {
         "first_name": first, "last_name": last, "email": email, "company": company,
         "password_hash": passwords.hash_password(password),

@@ -61,7 +61,9 @@ def resolve(req, mode: str | None) -> Caller | None:
         raise unauthorized("This route is for the signed-in dashboard only; API tokens can't use it.", "session_required")
     elif mode in ("session", "session_or_token", "admin"):
         caller = _session_caller(req)
-    check_csrf(req, cookie_authenticated=caller is not None and caller.source == "dashboard")
+    if caller is None or caller.source == "dashboard":
+        # A Bearer token is not sent by browsers on their own, so it needs no origin proof.
+        check_csrf(req, cookie_authenticated=caller is not None)
     if mode is not None and caller is None:
         raise unauthorized()
     return caller

@@ -11,6 +11,7 @@ import time
 
 from pymongo.errors import ConnectionFailure, ServerSelectionTimeoutError
 
+from lib import config
 from lib.errors import ApiError
 from lib.http import auth as callers
 from lib.http import requestlog, security
@@ -43,6 +44,9 @@ def endpoint(*, auth: str | None = None, csrf: bool = True, **handlers):
     unknown = set(handlers) - set(METHODS)
     if unknown:
         raise ValueError(f"unknown HTTP method(s): {', '.join(sorted(unknown))}")
+    # Read the settings now, at import: in production a missing secret stops the
+    # function from starting, with a ConfigError naming the variable.
+    config.settings()
     allow = sorted(set(handlers) | ({"HEAD"} if "GET" in handlers else set()) | {"OPTIONS"})
     allow_header = ", ".join(allow)
 

@@ -30,7 +30,8 @@ def render(template: str, **context) -> tuple[str, str, str, str]:
     head, _, body = source.partition("\n\n")
     fields = dict(line.split(": ", 1) for line in head.splitlines())
     context = {"site_url": config.settings().site_url, **context}
-    subject = Template(fields["Subject"]).safe_substitute(context)
+    # One line whatever a user put in their name: a CR/LF must never start a header of its own.
+    subject = " ".join(Template(fields["Subject"]).safe_substitute(context).split())
     text = Template(body).safe_substitute(context).strip() + "\n"
     escaped = html.escape(text)
     linked = URL.sub(lambda m: f'<a href="{m.group(0)}">{m.group(0)}</a>', escaped)

@@ -1,0 +1,4 @@
+from lib.admin import lists
+from lib.http import endpoint
+
+app = endpoint(GET=lists.payments, auth="admin")

@@ -1,0 +1,4 @@
+from lib import contact
+from lib.http import endpoint
+
+app = endpoint(POST=contact.submit)

@@ -1,0 +1,3 @@
+from lib.vision.endpoint import vision_app
+
+app = vision_app("nsfw-classification")

@@ -1,0 +1,98 @@
+"""DELETE /api/account: the right to erasure (policy §6, §8).
+
+The user document is deleted, so the account can never sign in again and the
+email is free to register anew. What the law or the books need is kept but
+unlinked: ledger rows and payments move to an opaque id (a fresh ObjectId that
+is no user), so `credits.reconcile()` still balances every remaining account
+and the 7-year payment records stay (without card details). Usage rows keep model, credits,
+source, status and time; the image URL, token id and failure text go.
+Contact messages are kept for support (§1.6) with name, email and user_id removed.
+All of it happens in one transaction; Stripe and the request log follow, best effort.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import UTC, datetime
+
+from bson import ObjectId
+
+from lib import config, contact, db, passwords, ratelimit, sessions, validation
+from lib.accounts import login
+from lib.errors import ApiError, rate_limited
+from lib.http import Response, load_user
+
+log = logging.getLogger("nexuspoint.accounts")
+ATTEMPTS_ALLOWED = 10
+ATTEMPT_WINDOW = 15 * 60
+
+
+def _check_password(req, user: dict) -> None:
+    key = f"delete-account:{user['_id']}"
+    failures, reset = ratelimit.count(key, ATTEMPT_WINDOW)
+    if failures >= ATTEMPTS_ALLOWED:
+        raise rate_limited(reset - time.time(), "Too many wrong passwords. Wait a few minutes and try again.")
+    password = validation.only(req.json(), {"password"}).get("password")
+    if not isinstance(password, str) or not passwords.verify(password, user.get("password_hash")):
+        ratelimit.hit(key, ATTEMPT_WINDOW)
+        raise ApiError(400, "wrong_password", "The password is not right.", field="password")
+
+
+def erase(user: dict, session=None) -> ObjectId:
+    """Delete or anonymise everything linked to `user`; returns the opaque id its records now carry."""
+    uid, email, anon = user["_id"], user["email"], ObjectId()
+    now = datetime.now(UTC)
+    c = db.collection
+    if not c("users").delete_one({"_id": uid}, session=session).deleted_count:
+        return anon  # a concurrent request erased it already: nothing is left to do
+    c("tokens").delete_many({"user_id": uid}, session=session)
+    c("reset_tokens").delete_many({"user_id": uid}, session=session)
+    c("ledger").update_many({"user_id": uid, "kind": "use"}, {"$unset": {"image_url": "", "token_id": "", "failure": ""}}, session=session)
+    c("ledger").update_many({"user_id": uid}, {"$set": {"user_id": anon}}, session=session)
+    # Kept 7 years (§6) as the transaction record §1.2 lists; the card details are not part of it.
+    c("payments").update_many({"user_id": uid}, {"$set": {"user_id": anon, "anonymised_at": now}, "$unset": {"card": ""}}, session=session)
+    c("messages").update_many(
+        {"$or": [{"user_id": uid}, {"email": email}]},
+        {"$set": {"name": None, "email": None, "anonymised_at": now}, "$unset": {"user_id": ""}}, session=session,
+    )
+    # Audit rows stay (accountability) but name the opaque id, never the person.
+    c("audit").update_many({"target_user_id": uid}, {"$set": {"target_user_id": anon}}, session=session)
+    c("audit").update_many({"admin_id": uid}, {"$set": {"admin_id": anon, "admin_email": None}}, session=session)
+    # Local mail backend only: the copies of mail sent to this address.
+    c("outbox").delete_many({"to": email}, session=session)
+    return anon
+
+
+def _forget_outside(user: dict, req) -> None:
+    """The parts that cannot share the transaction: each failure is logged, never raised."""
+    try:
+        # Counters keyed (hashed) by this email or account. The sign-in counter also holds an IP:
+        # this address's goes now, others expire with their 15-minute window.
+        now = time.time()
+        keys = [(f"login:{user['email']}:{req.client_ip}", login.FAILURE_WINDOW), (f"delete-account:{user['_id']}", ATTEMPT_WINDOW),
+                (contact.mail_counter_key(user["email"]), contact.MAIL_WINDOW)]
+        ids = [ratelimit._window(key, seconds, now)[0] for key, seconds in keys]
+        db.collection("ratelimits").delete_many({"_id": {"$in": ids}})
+        db.collection("request_log").update_many({"user_id": user["_id"]}, {"$unset": {"user_id": ""}})
+    except Exception:
+        log.warning("rate-limit or request-log cleanup after an account deletion failed", exc_info=True)
+    customer = user.get("stripe_customer_id")
+    if customer and config.settings().stripe_enabled:
+        try:
+            from lib.billing.customers import delete_customer
+
+            delete_customer(customer)
+        except Exception:
+            log.warning("Stripe customer %s of a deleted account could not be deleted; delete it by hand", customer, exc_info=True)
+
+
+def delete_account(req) -> Response:
+    user = load_user(req)
+    _check_password(req, user)
+    with db.client().start_session() as session:
+        session.with_transaction(lambda s: erase(user, session=s))
+    log.info("account %s deleted", user["_id"])
+    _forget_outside(user, req)
+    req.caller = None  # this request's own log row must not name the account it just erased
+    return Response.empty().set_cookie(sessions.clearing_cookie())

@@ -1,0 +1,56 @@
+"""GET /api/account/export: everything held about a person, as one JSON download (policy §8).
+
+Each collection is copied through an allow-list of fields, so a field added
+later (a hash, a secret) stays out of the export until someone decides it belongs.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from lib import db
+from lib.accounts import DEFAULT_NOTIFICATIONS
+from lib.http import Response, load_user
+from lib.http.response import dumps
+
+FORMAT_VERSION = 1
+PROFILE_FIELDS = ("first_name", "last_name", "email", "company", "role", "credits", "stripe_customer_id", "disabled", "created_at", "updated_at")
+TOKEN_FIELDS = ("name", "prefix", "created_at", "last_used_at", "active")
+# admin_id on adjustment rows is left out: it identifies the administrator, not the person.
+LEDGER_FIELDS = ("kind", "delta", "balance_after", "created_at", "model", "source", "credits", "status", "token_id",
+                 "image_url", "failure", "use_id", "payment_id", "reason")
+PAYMENT_FIELDS = ("session_id", "payment_intent_id", "pack_id", "pack_name", "credits", "amount_cents", "currency", "status",
+                  "refunded_cents", "card", "created_at", "updated_at", "succeeded_at")
+MESSAGE_FIELDS = ("name", "email", "subject", "message", "created_at")
+
+
+def _pick(doc: dict, fields: tuple[str, ...]) -> dict:
+    return {"id": doc["_id"], **{f: doc[f] for f in fields if f in doc}}
+
+
+def collect(user: dict) -> dict:
+    """The export document of one user."""
+    uid = user["_id"]
+    profile = _pick(user, PROFILE_FIELDS)
+    profile["notifications"] = {**DEFAULT_NOTIFICATIONS, **user.get("notifications", {})}
+    tokens = db.collection("tokens").find({"user_id": uid}, {f: 1 for f in TOKEN_FIELDS}).sort("created_at", 1)
+    ledger = db.collection("ledger").find({"user_id": uid}, {f: 1 for f in LEDGER_FIELDS}).sort([("created_at", 1), ("_id", 1)])
+    payments = db.collection("payments").find({"user_id": uid}, {f: 1 for f in PAYMENT_FIELDS}).sort("created_at", 1)
+    # Messages sent before signing up (or signed out) carry only the email.
+    messages = db.collection("messages").find({"$or": [{"user_id": uid}, {"email": user["email"]}]}).sort("created_at", 1)
+    return {
+        "format_version": FORMAT_VERSION,
+        "exported_at": datetime.now(UTC),
+        "profile": profile,
+        "tokens": [_pick(t, TOKEN_FIELDS) for t in tokens],
+        "ledger": [_pick(r, LEDGER_FIELDS) for r in ledger],
+        "payments": [_pick(p, PAYMENT_FIELDS) for p in payments],
+        "messages": [_pick(m, MESSAGE_FIELDS) for m in messages],
+    }
+
+
+def download(req) -> Response:
+    user = load_user(req)
+    data = collect(user)
+    filename = f"nexuspoint-export-{data['exported_at']:%Y-%m-%d}.json"
+    return Response(dumps(data), 200, {"Content-Disposition": f'attachment; filename="{filename}"'}, "application/json")

@@ -1,0 +1,134 @@
+"""POST /api/billing/webhook: Stripe's signed events, verified, deduplicated, fulfilled once.
+
+Following Stripe's fulfilment guide: verify the signature on the raw bytes,
+dedupe by event id, claim the payment with one conditional update, fulfil
+once, answer 2xx fast. The event id is inserted in the same transaction as
+the fulfilment (see lib.billing.fulfilment), so it is recorded only once the
+work is done: a crash in between leaves no trace and Stripe's retry fulfils.
+Mail goes out after the commit and never fails the event.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import UTC, datetime
+
+import stripe
+from pymongo.errors import DuplicateKeyError
+
+from lib import config, db, mail
+from lib.billing import fulfilment as f
+from lib.billing import packs
+from lib.errors import bad_request
+
+log = logging.getLogger("nexuspoint.billing")
+
+
+def _session_completed(obj: dict, s) -> dict | None:
+    payment = f.find(s, session_id=obj.get("id"))
+    if payment is None:
+        return None
+    details = f.facts(obj.get("payment_intent"))
+    if obj.get("amount_total") not in (None, payment["amount_cents"]):
+        log.error("session %s: Stripe charged %s cents, the pack costs %s", obj.get("id"), obj.get("amount_total"), payment["amount_cents"])
+    if obj.get("payment_status") == "paid":
+        return f.succeed(payment, details, s)
+    f.note(payment, details, s)  # "unpaid": a delayed method (bank debit) is still processing
+    return None
+
+
+def _session_paid(obj: dict, s) -> dict | None:
+    payment = f.find(s, session_id=obj.get("id"))
+    return f.succeed(payment, f.facts(obj.get("payment_intent")), s) if payment else None
+
+
+def _session_failed(obj: dict, s) -> None:
+    payment = f.find(s, session_id=obj.get("id"))
+    if payment:
+        reason = "expired" if obj.get("status") == "expired" else "payment failed"
+        f.fail(payment, f.facts(obj.get("payment_intent")), reason, s)
+
+
+def _intent_failed(obj: dict, s) -> None:
+    payment = f.find(s, payment_intent_id=obj.get("id"), metadata=obj.get("metadata"))
+    if payment:
+        reason = ((obj.get("last_payment_error") or {}).get("message")) or "payment failed"
+        f.fail(payment, f.facts(obj.get("id")), reason, s)
+
+
+def _charge_succeeded(obj: dict, s) -> None:
+    # Only the charge carries the card's brand, last 4 digits and expiry.
+    payment = f.find(s, payment_intent_id=obj.get("payment_intent"), metadata=obj.get("metadata"))
+    if payment:
+        f.note(payment, f.facts(obj.get("payment_intent"), f.card_of(obj)), s)
+
+
+def _charge_refunded(obj: dict, s) -> None:
+    payment = f.find(s, payment_intent_id=obj.get("payment_intent"), metadata=obj.get("metadata"))
+    if payment:
+        f.refund(payment, obj.get("amount_refunded") or 0, f.facts(obj.get("payment_intent"), f.card_of(obj)), s)
+
+
+HANDLERS = {
+    "checkout.session.completed": _session_completed,
+    "checkout.session.async_payment_succeeded": _session_paid,
+    "checkout.session.async_payment_failed": _session_failed,
+    "checkout.session.expired": _session_failed,
+    "payment_intent.payment_failed": _intent_failed,
+    "charge.succeeded": _charge_succeeded,
+    "charge.refunded": _charge_refunded,
+}
+
+
+def verify(raw: bytes, signature: str) -> dict:
+    """The event as plain data, or 400 when the signature is missing, wrong or stale."""
+    try:
+        stripe.Webhook.construct_event(raw, signature, config.settings().stripe_webhook_secret)
+        event = json.loads(raw)
+    except stripe.SignatureVerificationError:
+        raise bad_request("invalid_signature", "The Stripe-Signature header is missing, wrong or too old.") from None
+    except (ValueError, TypeError, AttributeError):  # signed, but not JSON, or JSON that is not an event object
+        raise bad_request("invalid_json", "The body is not a Stripe event.") from None
+    if not isinstance(event, dict) or not isinstance(event.get("id"), str) or not isinstance(event.get("type"), str):
+        raise bad_request("invalid_json", "The body is not a Stripe event.")
+    return event
+
+
+def _process(event: dict, handler) -> dict | None:
+    """Record the event and apply it in one transaction; DuplicateKeyError if it was seen before."""
+    obj = (event.get("data") or {}).get("object") or {}
+
+    def work(s):
+        db.collection("stripe_events").insert_one({"_id": event["id"], "type": event["type"], "received_at": datetime.now(UTC)}, session=s)
+        return handler(obj, s)
+
+    with db.client().start_session() as session:
+        return session.with_transaction(work)
+
+
+def _confirm(payment: dict) -> None:
+    user = db.collection("users").find_one({"_id": payment["user_id"]}, {"email": 1, "first_name": 1, "notifications": 1, "credits": 1})
+    if user is None:
+        return
+    mail.send(
+        user["email"], "payment_confirmation", prefs=user.get("notifications"),
+        first_name=user.get("first_name", ""), pack_name=payment["pack_name"], credits=f"{payment['credits']:,}",
+        amount=packs.money(payment["amount_cents"], payment.get("currency", packs.CURRENCY)),
+        balance=f"{user.get('credits', 0):,}", reference=str(payment["_id"]),
+        date=payment.get("succeeded_at", datetime.now(UTC)).strftime("%d %B %Y"),
+    )
+
+
+def receive(req) -> dict:
+    event = verify(req.body, req.header("stripe-signature"))
+    handler = HANDLERS.get(event["type"])
+    if handler is None:
+        return {"received": True, "ignored": True}
+    try:
+        succeeded = _process(event, handler)
+    except DuplicateKeyError:
+        return {"received": True, "duplicate": True}
+    if succeeded is not None and not succeeded.get("refunded_cents"):  # no receipt for a pack refunded before it arrived
+        _confirm(succeeded)
+    return {"received": True}

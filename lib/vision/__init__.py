@@ -1,0 +1,1 @@
+"""Computer vision: the model catalogue, input checks, the paid pipeline and its backends."""

@@ -1,0 +1,24 @@
+"""The function files' builders: `POST /api/vision/<slug>` and `GET /api/vision/models`."""
+
+from __future__ import annotations
+
+from lib.http import endpoint
+from lib.vision import backends, catalog, pipeline
+
+
+def vision_app(slug: str):
+    """The WSGI app of one model's function file."""
+    catalog.get(slug)  # a typo in a function file fails at import, not on the first call
+
+    def run_model(req):
+        return pipeline.run(req, slug)
+
+    # The pipeline checks the caller inside its debit (one round trip fewer than load_user).
+    run_model.verifies_caller_itself = True
+    return endpoint(POST=run_model, auth="session_or_token")
+
+
+def list_models(req) -> dict:
+    """The catalogue, with which backend serves each model and whether it can right now."""
+    status = backends.availability()
+    return {"models": [{**model.public(), **status[slug]} for slug, model in catalog.MODELS.items()]}

@@ -1,0 +1,237 @@
+"""The caller's image, read from the request and checked before anything is charged.
+
+An image arrives as a multipart field `image`, as the raw body, or as JSON
+`{"url": ...}` / `{"base64": ...}`. Bytes stay in memory (the privacy policy
+promises images are never stored). The type comes from the magic bytes and
+the size from the file header alone: decoding pixels would cost Pillow's
+import on every cold start and let a decompression bomb fill the memory.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+import struct
+from urllib.parse import urlsplit
+
+from lib import validation
+from lib.errors import ApiError, bad_request
+from lib.vision.types import ImageInput
+
+MAX_IMAGE_BYTES = 4 * 1024 * 1024
+MAX_PIXELS = 40_000_000
+MAX_URL_LENGTH = 2048
+RAW_BODY_TYPES = ("application/octet-stream",)
+JSON_FIELDS = frozenset({"url", "base64", "lang"})
+LANG = re.compile(r"^[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,4})?$")
+DATA_URL_PREFIX = re.compile(r"^data:[\w/+.-]*(?:;[\w=.-]+)*;base64,", re.IGNORECASE)
+SUPPORTED = "JPEG, PNG, WebP, GIF or BMP"
+
+
+def _invalid_image(mime: str) -> ApiError:
+    kind = mime.split("/")[1].upper()
+    return ApiError(422, "invalid_image", f"The file starts like a {kind} image but its header is damaged or cut short. Send the complete file.")
+
+
+# --- type and size from the header -------------------------------------------
+
+def sniff_type(data: bytes) -> str | None:
+    """The MIME type its magic bytes announce, or None for anything else."""
+    if data.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    if data[:6] in (b"GIF87a", b"GIF89a"):
+        return "image/gif"
+    if data.startswith(b"BM"):
+        return "image/bmp"
+    return None
+
+
+def _png_size(data: bytes):
+    if data[12:16] != b"IHDR" or len(data) < 24:
+        return None
+    return struct.unpack(">II", data[16:24])
+
+
+def _gif_size(data: bytes):
+    return struct.unpack("<HH", data[6:10]) if len(data) >= 10 else None
+
+
+def _bmp_size(data: bytes):
+    if len(data) < 26:
+        return None
+    header_size = struct.unpack("<I", data[14:18])[0]
+    if header_size == 12:  # the old OS/2 BITMAPCOREHEADER: 16-bit sizes
+        return struct.unpack("<HH", data[18:22])
+    width, height = struct.unpack("<ii", data[18:26])
+    return abs(width), abs(height)  # a negative height means rows stored top-down
+
+
+def _webp_size(data: bytes):
+    chunk = data[12:16]
+    if chunk == b"VP8 " and len(data) >= 30 and data[23:26] == b"\x9d\x01\x2a":
+        width, height = struct.unpack("<HH", data[26:30])
+        return width & 0x3FFF, height & 0x3FFF
+    if chunk == b"VP8L" and len(data) >= 25 and data[20] == 0x2F:
+        bits = int.from_bytes(data[21:25], "little")
+        return (bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1
+    if chunk == b"VP8X" and len(data) >= 30:
+        return int.from_bytes(data[24:27], "little") + 1, int.from_bytes(data[27:30], "little") + 1
+    return None
+
+
+# Start-of-frame markers carry the size; C4 (DHT), C8 (JPG) and CC (DAC) share the range but don't.
+_JPEG_SOF = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
+_JPEG_STANDALONE = frozenset(range(0xD0, 0xD9)) | {0x01}  # RSTn, SOI, TEM: no length field
+
+
+def _jpeg_size(data: bytes):
+    i = 2
+    while i + 4 <= len(data):
+        if data[i] != 0xFF:
+            return None
+        marker = data[i + 1]
+        if marker == 0xFF:  # fill byte before a marker
+            i += 1
+            continue
+        if marker in _JPEG_STANDALONE:
+            i += 2
+            continue
+        if marker in (0xD9, 0xDA):  # end of image or start of scan before any frame header
+            return None
+        length = struct.unpack(">H", data[i + 2:i + 4])[0]
+        if marker in _JPEG_SOF:
+            if i + 9 > len(data):
+                return None
+            height, width = struct.unpack(">HH", data[i + 5:i + 9])
+            return width, height
+        i += 2 + length
+    return None
+
+
+_SIZE_READERS = {"image/png": _png_size, "image/gif": _gif_size, "image/bmp": _bmp_size, "image/webp": _webp_size, "image/jpeg": _jpeg_size}
+
+
+def image_size(data: bytes, mime: str) -> tuple[int, int] | None:
+    """(width, height) read from the header of an image of type `mime`, or None if unreadable."""
+    size = _SIZE_READERS[mime](data)
+    if size is None or not size[0] or not size[1]:
+        return None
+    return size
+
+
+def check_image(data: bytes) -> ImageInput:
+    """The image's type and size, or the error that says what is wrong with it."""
+    if not data:
+        raise bad_request("missing_image", "The image is empty. Send the file's bytes.")
+    if len(data) > MAX_IMAGE_BYTES:
+        raise ApiError(413, "image_too_large", f"The image is {len(data) / 1_048_576:.1f} MB; the limit is 4 MB. Resize or compress it first.",
+                       limit_bytes=MAX_IMAGE_BYTES)
+    mime = sniff_type(data)
+    if mime is None:
+        raise ApiError(415, "unsupported_image_type", f"This file is not an image we can read. Send a {SUPPORTED} file.")
+    size = image_size(data, mime)
+    if size is None:
+        raise _invalid_image(mime)
+    width, height = size
+    if width * height > MAX_PIXELS:
+        raise ApiError(413, "image_too_many_pixels",
+                       f"The image is {width}x{height} pixels; the limit is {MAX_PIXELS // 1_000_000} megapixels. Scale it down first.",
+                       width=width, height=height, limit_pixels=MAX_PIXELS)
+    return ImageInput(data=data, mime=mime, width=width, height=height)
+
+
+# --- URLs and base64 ------------------------------------------------------------
+
+def check_url(value) -> str:
+    """A public http(s) URL as the caller gave it, or a 400 `invalid_url` saying what is wrong."""
+    if not isinstance(value, str) or not value:
+        raise bad_request("invalid_url", "'url' must be a non-empty string.", field="url")
+    if len(value) > MAX_URL_LENGTH:
+        raise bad_request("invalid_url", f"The URL is longer than {MAX_URL_LENGTH} characters.", field="url")
+    if any(c.isspace() or ord(c) < 0x20 or ord(c) == 0x7F for c in value):
+        raise bad_request("invalid_url", "The URL contains spaces or control characters; percent-encode them.", field="url")
+    try:
+        parts = urlsplit(value)
+        hostname = parts.hostname
+        parts.port  # noqa: B018 (raises ValueError for a port that isn't a number)
+    except ValueError:
+        raise bad_request("invalid_url", "The URL could not be parsed.", field="url") from None
+    if parts.scheme.lower() not in ("http", "https"):
+        raise bad_request("invalid_url", "Only http:// and https:// image URLs are accepted.", field="url")
+    if "@" in parts.netloc:
+        raise bad_request("invalid_url", "The URL must not contain a user name or password.", field="url")
+    if not hostname:
+        raise bad_request("invalid_url", "The URL has no host name.", field="url")
+    return value
+
+
+def decode_base64(value) -> bytes:
+    """The bytes of a base64 string (a `data:` URL prefix is allowed), or 400 `invalid_base64`."""
+    if not isinstance(value, str) or not value:
+        raise bad_request("invalid_base64", "'base64' must be a non-empty string.", field="base64")
+    text = DATA_URL_PREFIX.sub("", value.strip(), count=1)
+    text = "".join(text.split())  # line breaks, as `base64` the command writes them
+    if len(text) > (MAX_IMAGE_BYTES + 2) // 3 * 4:
+        raise ApiError(413, "image_too_large", "The image is larger than 4 MB; the limit is 4 MB. Resize or compress it first.",
+                       limit_bytes=MAX_IMAGE_BYTES)
+    try:
+        return base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        raise bad_request("invalid_base64", "'base64' is not valid base64 (standard alphabet, with padding).", field="base64") from None
+
+
+def check_lang(value) -> str | None:
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str) or not LANG.match(value):
+        raise bad_request("invalid_parameter", "'lang' must be a language code such as 'en', 'de' or 'zh-Hans'.", field="lang")
+    return value
+
+
+# --- the request ----------------------------------------------------------------
+
+def _from_json(req) -> tuple[ImageInput, str | None]:
+    body = validation.only(req.json(), JSON_FIELDS)
+    has_url, has_base64 = body.get("url") is not None, body.get("base64") is not None
+    if has_url and has_base64:
+        raise bad_request("invalid_field", "Send either 'url' or 'base64', not both.", field="base64")
+    if has_url:
+        return ImageInput(url=check_url(body["url"])), body.get("lang")
+    if has_base64:
+        return check_image(decode_base64(body["base64"])), body.get("lang")
+    raise bad_request("missing_image", "Send the image as JSON {\"url\": \"https://...\"} or {\"base64\": \"...\"}.")
+
+
+def _from_form(req) -> tuple[ImageInput, str | None]:
+    form = req.form
+    part = form.get("image")
+    if part is None:
+        raise bad_request("missing_image", "The multipart body has no field named 'image'. Send the file as 'image'.", field="image")
+    lang = form["lang"].value if "lang" in form else None
+    return check_image(part.raw), lang
+
+
+def image_from_request(req) -> tuple[ImageInput, dict]:
+    """The image and the model options (`lang`) of a vision call.
+
+    Raises 400/413/415/422 naming exactly what is wrong.
+    """
+    ctype = req.content_type
+    if ctype == "multipart/form-data":
+        image, lang = _from_form(req)
+    elif ctype == "application/json":
+        image, lang = _from_json(req)
+    elif ctype.startswith("image/") or ctype in RAW_BODY_TYPES:
+        image, lang = check_image(req.body), None
+    elif not ctype and not req.body:
+        raise bad_request("missing_image", "No image was sent. Upload a file as multipart field 'image', send its bytes, or JSON with 'url' or 'base64'.")
+    else:
+        raise ApiError(415, "unsupported_media_type",
+                       f"'{ctype or '(none)'}' bodies are not accepted. Use multipart/form-data, image/*, application/octet-stream or application/json.")
+    lang = check_lang(lang if lang is not None else req.query.get("lang"))
+    return image, ({"lang": lang} if lang else {})

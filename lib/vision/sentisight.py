@@ -1,0 +1,286 @@
+"""SentiSight.ai's pre-trained models: one HTTPS call each, answers normalized.
+
+`POST {SENTISIGHT_BASE_URL}/pm-predict/<Model>` with header `X-Auth-token`;
+the image as the raw body (`application/octet-stream`) or JSON `{"url": ...}`.
+Answers are bare JSON arrays with scores 0-100 and pixel coordinates; they are
+turned into the shapes of lib/vision/types.py (scores 0-1). Anything that goes
+wrong becomes an UpstreamError/UpstreamTimeout with a message fit for the
+caller; SentiSight's own text and our token stay in the server log.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import logging
+import re
+import threading
+import time
+
+import requests
+from requests.adapters import HTTPAdapter
+
+from lib import config
+from lib.vision import catalog
+from lib.vision.types import BadImage, ImageInput, Prediction, UpstreamError, UpstreamTimeout
+
+log = logging.getLogger("nexuspoint.vision.sentisight")
+ENGINE = "sentisight"
+MAX_RESPONSE_BYTES = 32 * 1024 * 1024  # a background-removal PNG in base64 is the largest answer
+CHUNK_BYTES = 64 * 1024
+UNREACHABLE = "The vision service SentiSight.ai is unreachable right now. You were not charged; try again in a moment."
+TIMED_OUT = "The vision service SentiSight.ai took too long to answer. You were not charged; try again in a moment."
+FAILED = "The vision service SentiSight.ai could not process this image. You were not charged; try again in a moment."
+
+_session: requests.Session | None = None
+_session_lock = threading.Lock()
+
+
+def session() -> requests.Session:
+    """One Session per process, so a warm function reuses its TLS connection."""
+    global _session
+    if _session is None:
+        with _session_lock:
+            if _session is None:
+                s = requests.Session()
+                s.mount("https://", HTTPAdapter(pool_maxsize=16))
+                s.mount("http://", HTTPAdapter(pool_maxsize=16))
+                _session = s
+    return _session
+
+
+def availability() -> dict[str, dict]:
+    token = config.settings().sentisight_api_token
+    reason = None if token else "SENTISIGHT_API_TOKEN is not set"
+    return {slug: {"available": bool(token), "engine": ENGINE, "reason": reason} for slug in catalog.MODELS}
+
+
+def predict(slug: str, image: ImageInput, options: dict) -> Prediction:
+    model = catalog.get(slug)
+    raw = _call(model, image, options)
+    try:
+        results, png = normalize(model.output, raw)
+    except ShapeError as exc:
+        log.error("SentiSight %s answered an unexpected shape: %s", model.sentisight_name, exc)
+        raise UpstreamError(FAILED, detail=f"unexpected shape: {exc}") from None
+    return Prediction(results=results, raw=raw, png=png, engine=ENGINE)
+
+
+def _call(model: catalog.Model, image: ImageInput, options: dict):
+    settings = config.settings()
+    url = f"{settings.sentisight_base_url}/pm-predict/{model.sentisight_name}"
+    params = {name: options[name] for name in model.options if name in options}
+    headers = {"X-Auth-token": settings.sentisight_api_token, "Accept": "application/json"}
+    if image.data is not None:
+        request = {"data": image.data, "headers": {**headers, "Content-Type": "application/octet-stream"}}
+    else:
+        request = {"json": {"url": image.url}, "headers": headers}
+    connect, read = settings.sentisight_connect_timeout, settings.sentisight_read_timeout
+    # The read timeout (at most 25 s) also bounds the whole call, so a refund
+    # still fits inside the function's 30 s on Vercel.
+    deadline = time.monotonic() + read
+    try:
+        with session().post(url, params=params, timeout=(connect, read), stream=True, **request) as response:
+            body = _read_body(response, deadline)
+            status = response.status_code
+    except requests.Timeout as exc:  # connect and read timeouts alike
+        log.warning("SentiSight %s timed out: %s", model.sentisight_name, type(exc).__name__)
+        raise UpstreamTimeout(TIMED_OUT, detail=type(exc).__name__) from None
+    except requests.RequestException as exc:
+        log.warning("SentiSight %s unreachable: %s", model.sentisight_name, type(exc).__name__)
+        raise UpstreamError(UNREACHABLE, detail=type(exc).__name__) from None
+    if not 200 <= status < 300:
+        raise _status_error(model, status, body, from_url=image.url is not None)
+    try:
+        return json.loads(body)
+    except ValueError:
+        log.error("SentiSight %s answered HTTP %s with non-JSON: %r", model.sentisight_name, status, body[:300])
+        raise UpstreamError(FAILED, detail="response is not JSON") from None
+
+
+def _read_body(response: requests.Response, deadline: float) -> bytes:
+    """The whole body, within the call's total time and a size cap.
+
+    `requests` times each socket read, not the call: a server dripping bytes
+    could otherwise hold the function past Vercel's limit.
+    """
+    chunks, size = [], 0
+    for chunk in response.iter_content(CHUNK_BYTES):
+        size += len(chunk)
+        if size > MAX_RESPONSE_BYTES:
+            raise UpstreamError(FAILED, detail="response too large")
+        if time.monotonic() > deadline:
+            raise requests.Timeout("total deadline passed while reading the body")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _status_error(model: catalog.Model, status: int, body: bytes, *, from_url: bool):
+    text = body[:500].decode("utf-8", "replace")
+    log.error("SentiSight %s answered HTTP %s: %s", model.sentisight_name, status, text)
+    detail = f"HTTP {status}"
+    if status in (400, 413, 415, 422):
+        hint = ("Check that the URL is public and points straight at a JPEG, PNG, WebP, GIF or BMP file."
+                if from_url else "Check that the file is a complete JPEG, PNG, WebP, GIF or BMP image.")
+        return BadImage(f"SentiSight.ai could not read this image. You were not charged. {hint}", detail=detail)
+    if status in (401, 403):  # our credentials: the caller can't fix it, so the message stays generic
+        return UpstreamError("The vision service is misconfigured on our side. You were not charged; we have been notified.", detail=detail)
+    return UpstreamError(FAILED, detail=detail)
+
+
+# --- SentiSight's answers -> lib/vision/types.py shapes ------------------------
+# Documented shapes: classification `[{"label","score"}]` (NSFW: labels "safe"/
+# "unsafe"); detection `[{"label","score","x0","y0","x1","y1"}]`; text
+# `[{"label","score","points":[{"x","y"},...]}]`; background removal
+# `[{"image": "<base64 PNG>"}]`. Assumed (not documented where we could see):
+# segmentation is detection plus `points`; pose is `[{"score","keypoints":
+# [{"label"|"name","x","y","score"?}]}]`, keypoints also accepted as a mapping
+# name -> {"x","y","score"} or name -> [x, y, score?].
+
+COCO_SKELETON = (
+    ("left_ankle", "left_knee"), ("left_knee", "left_hip"), ("right_ankle", "right_knee"), ("right_knee", "right_hip"),
+    ("left_hip", "right_hip"), ("left_shoulder", "left_hip"), ("right_shoulder", "right_hip"),
+    ("left_shoulder", "right_shoulder"), ("left_shoulder", "left_elbow"), ("right_shoulder", "right_elbow"),
+    ("left_elbow", "left_wrist"), ("right_elbow", "right_wrist"), ("left_eye", "right_eye"), ("nose", "left_eye"),
+    ("nose", "right_eye"), ("left_eye", "left_ear"), ("right_eye", "right_ear"),
+    ("left_ear", "left_shoulder"), ("right_ear", "right_shoulder"),
+)
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+class ShapeError(ValueError):
+    """SentiSight answered JSON we don't understand."""
+
+
+def normalize(output: str, raw) -> tuple[dict, bytes | None]:
+    """(results, png) for a model of this output kind; ShapeError for an answer of another shape."""
+    if not isinstance(raw, list) or not all(isinstance(item, dict) for item in raw):
+        raise ShapeError("expected a JSON array of objects")
+    if output == "image":
+        return {}, _png(raw)
+    return _NORMALIZERS[output](raw), None
+
+
+def _as_number(value, what: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ShapeError(f"'{what}' is missing or not a number")
+    return value
+
+
+def _number(item: dict, key: str) -> float:
+    return _as_number(item.get(key), key)
+
+
+def _score(item: dict, key: str = "score") -> float:
+    return round(min(max(_number(item, key) / 100, 0.0), 1.0), 4)
+
+
+def _label(item: dict) -> str:
+    value = item.get("label")
+    if not isinstance(value, str):
+        raise ShapeError("'label' is missing or not a string")
+    return value
+
+
+def _box(item: dict) -> dict:
+    return {key: _number(item, key) for key in ("x0", "y0", "x1", "y1")}
+
+
+def _polygon(points) -> list[list[float]]:
+    if not isinstance(points, list):
+        raise ShapeError("'points' is not a list")
+    out = []
+    for point in points:
+        if isinstance(point, dict):
+            out.append([_number(point, "x"), _number(point, "y")])
+        elif isinstance(point, list) and len(point) >= 2:
+            out.append([_as_number(point[0], "x"), _as_number(point[1], "y")])
+        else:
+            raise ShapeError("a point is neither {x, y} nor [x, y]")
+    return out
+
+
+def _bounds(polygon: list[list[float]]) -> dict:
+    if not polygon:
+        raise ShapeError("an object has neither a box nor points")
+    xs, ys = [p[0] for p in polygon], [p[1] for p in polygon]
+    return {"x0": min(xs), "y0": min(ys), "x1": max(xs), "y1": max(ys)}
+
+
+def _labels(raw: list) -> dict:
+    labels = [{"label": _label(item), "score": _score(item)} for item in raw]
+    return {"labels": sorted(labels, key=lambda entry: -entry["score"])}
+
+
+def _boxes(raw: list) -> dict:
+    return {"objects": [{"label": _label(item), "score": _score(item), "box": _box(item)} for item in raw]}
+
+
+def _polygons(raw: list) -> dict:
+    objects = []
+    for item in raw:
+        polygon = _polygon(item.get("points", []))
+        box = _box(item) if "x0" in item else _bounds(polygon)
+        objects.append({"label": _label(item), "score": _score(item), "box": box, "polygon": polygon})
+    return {"objects": objects}
+
+
+def _text(raw: list) -> dict:
+    lines = []
+    for item in raw:
+        polygon = _polygon(item["points"]) if "points" in item else _corners(_box(item))
+        lines.append({"text": _label(item), "score": _score(item), "polygon": polygon})
+    return {"text": "\n".join(line["text"] for line in lines), "lines": lines}
+
+
+def _corners(box: dict) -> list[list[float]]:
+    return [[box["x0"], box["y0"]], [box["x1"], box["y0"]], [box["x1"], box["y1"]], [box["x0"], box["y1"]]]
+
+
+def _keypoint_name(name) -> str:
+    if not isinstance(name, str) or not name:
+        raise ShapeError("a keypoint has no name")
+    return re.sub(r"[\s-]+", "_", re.sub(r"(?<=[a-z])(?=[A-Z])", "_", name.strip())).lower()
+
+
+def _keypoint(name, value) -> dict:
+    if isinstance(value, list) and len(value) >= 2:
+        value = dict(zip(("x", "y", "score"), value))
+    if not isinstance(value, dict):
+        raise ShapeError("a keypoint is neither an object nor [x, y, score]")
+    score = _score(value) if value.get("score") is not None else None
+    return {"name": _keypoint_name(name), "x": _number(value, "x"), "y": _number(value, "y"), "score": score}
+
+
+def _keypoints(raw: list) -> dict:
+    people, seen = [], set()
+    for item in raw:
+        points = item.get("keypoints")
+        if isinstance(points, dict):
+            keypoints = [_keypoint(name, value) for name, value in points.items()]
+        elif isinstance(points, list):
+            keypoints = [_keypoint(p.get("name") or p.get("label") if isinstance(p, dict) else None, p) for p in points]
+        else:
+            raise ShapeError("a person has no 'keypoints'")
+        seen.update(k["name"] for k in keypoints)
+        people.append({"score": _score(item) if item.get("score") is not None else None, "keypoints": keypoints})
+    skeleton = [list(pair) for pair in COCO_SKELETON if pair[0] in seen and pair[1] in seen]
+    return {"people": people, "skeleton": skeleton}
+
+
+def _png(raw: list) -> bytes:
+    encoded = raw[0].get("image") if raw else None
+    if not isinstance(encoded, str):
+        raise ShapeError("no 'image' in the answer")
+    encoded = encoded.split(",", 1)[1] if encoded.startswith("data:") else encoded
+    try:
+        png = base64.b64decode(encoded, validate=True)
+    except (binascii.Error, ValueError):
+        raise ShapeError("'image' is not base64") from None
+    if not png.startswith(PNG_MAGIC):
+        raise ShapeError("'image' is not a PNG")
+    return png
+
+
+_NORMALIZERS = {"labels": _labels, "boxes": _boxes, "polygons": _polygons, "text": _text, "keypoints": _keypoints}

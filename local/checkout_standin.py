@@ -1,0 +1,186 @@
+"""The local Checkout stand-in at /_local/checkout/<session id>: Stripe's hosted page for `make dev`
+without Stripe keys. Never deployed.
+
+It shows the pack and the price with Pay and Cancel. Pay does what Stripe does
+when a card is accepted: it sends `charge.succeeded` and
+`checkout.session.completed` (Stripe's JSON shapes, signed as Stripe signs
+them with the local webhook secret) over HTTP to this server's real
+/api/billing/webhook, then sends the browser to the success URL. Nothing in
+api/ or lib/ can tell it from Stripe: the credits arrive through the webhook.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import html
+import json
+import secrets
+import time
+import urllib.error
+import urllib.request
+from datetime import UTC, datetime
+
+from lib import config, db
+from lib.billing import packs
+from lib.billing.checkout import LOCAL_CHECKOUT_PATH, return_urls
+from lib.http import security
+
+PREFIX = LOCAL_CHECKOUT_PATH
+# Served as a file: the CSP forbids inline styles.
+STYLESHEET = """
+:root { color-scheme: light; font-family: system-ui, -apple-system, "Segoe UI", Roboto, Arial, sans-serif; }
+body { margin: 0; min-height: 100vh; display: grid; place-items: center; background: #f6f7f9; color: #141821; }
+.sheet { width: min(420px, calc(100vw - 32px)); background: #fff; border: 1px solid #d3d8df; border-radius: 14px;
+  box-shadow: 0 8px 24px rgba(16, 24, 40, .08); padding: 28px 28px 20px; }
+.badge { display: inline-block; margin: 0 0 18px; padding: 3px 10px; border-radius: 999px; background: #fff4e0;
+  color: #8a4b00; font-size: 12px; font-weight: 600; }
+.merchant { margin: 0; color: #545d6b; font-weight: 600; }
+h1 { margin: 4px 0 0; font-size: 22px; }
+.amount { margin: 6px 0 18px; font-size: 34px; font-weight: 700; letter-spacing: -.02em; }
+dl { display: grid; grid-template-columns: auto 1fr; gap: 8px 16px; margin: 0 0 22px; padding: 14px 0;
+  border-top: 1px solid #e6e9ee; border-bottom: 1px solid #e6e9ee; }
+dt { color: #545d6b; } dd { margin: 0; text-align: right; font-variant-numeric: tabular-nums; }
+form { margin: 0 0 10px; }
+button { width: 100%; padding: 12px 16px; border-radius: 8px; font: inherit; font-weight: 600; cursor: pointer; }
+button:focus-visible { outline: 3px solid #1a66ff; outline-offset: 2px; }
+.pay { border: 0; background: #3b32b8; color: #fff; } .pay:hover { background: #2d2591; }
+.cancel { border: 1px solid #d3d8df; background: #fff; color: #141821; } .cancel:hover { background: #f0f2f5; }
+.note { margin: 14px 0 0; color: #545d6b; font-size: 13px; line-height: 1.45; }
+pre { white-space: pre-wrap; background: #f0f2f5; padding: 10px; border-radius: 8px; font-size: 12px; }
+code { font-size: 12px; }
+"""
+TEST_CARD = {"brand": "visa", "last4": "4242", "funding": "credit", "country": "US"}
+
+
+def _id(prefix: str) -> str:
+    return f"{prefix}_{secrets.token_hex(12)}"
+
+
+def _event(kind: str, obj: dict) -> dict:
+    return {
+        "id": _id("evt"), "object": "event", "api_version": "2026-10-28", "created": int(time.time()),
+        "data": {"object": obj}, "livemode": False, "pending_webhooks": 1,
+        "request": {"id": None, "idempotency_key": None}, "type": kind,
+    }
+
+
+def payment_events(payment: dict, customer: str | None) -> list[dict]:
+    """What Stripe sends when the card is accepted: the charge (with the card), then the session."""
+    now = int(time.time())
+    intent = _id("pi")
+    amount, currency = payment["amount_cents"], payment.get("currency", packs.CURRENCY)
+    metadata = {"user_id": str(payment["user_id"]), "pack_id": payment["pack_id"], "payment_id": str(payment["_id"])}
+    charge = {
+        "id": _id("ch"), "object": "charge", "amount": amount, "amount_captured": amount, "amount_refunded": 0,
+        "captured": True, "created": now, "currency": currency, "customer": customer, "livemode": False,
+        "metadata": metadata, "paid": True, "payment_intent": intent, "payment_method": _id("pm"),
+        "payment_method_details": {"type": "card", "card": {**TEST_CARD, "exp_month": 12, "exp_year": datetime.now(UTC).year + 3}},
+        "refunded": False, "status": "succeeded",
+    }
+    success_url, cancel_url = return_urls()
+    session = {
+        "id": payment["session_id"], "object": "checkout.session", "amount_subtotal": amount, "amount_total": amount,
+        "cancel_url": cancel_url, "client_reference_id": str(payment["user_id"]), "created": int(payment["created_at"].timestamp()),
+        "currency": currency, "customer": customer, "expires_at": int(payment["created_at"].timestamp()) + 86400,
+        "livemode": False, "metadata": metadata, "mode": "payment", "payment_intent": intent,
+        "payment_status": "paid", "status": "complete", "success_url": success_url, "url": None,
+    }
+    return [_event("charge.succeeded", charge), _event("checkout.session.completed", session)]
+
+
+def signature_header(payload: str, secret: str, timestamp: int | None = None) -> str:
+    """Stripe's scheme: t=<unix>,v1=<hex HMAC-SHA256(secret, "<t>.<payload>")>."""
+    t = int(time.time()) if timestamp is None else timestamp
+    digest = hmac.new(secret.encode(), f"{t}.{payload}".encode(), hashlib.sha256).hexdigest()
+    return f"t={t},v1={digest}"
+
+
+def send(webhook_url: str, event: dict) -> None:
+    payload = json.dumps(event, indent=2)  # Stripe's bodies are pretty-printed too
+    request = urllib.request.Request(webhook_url, data=payload.encode(), method="POST", headers={
+        "Content-Type": "application/json; charset=utf-8",
+        "User-Agent": "Stripe/1.0 (+https://stripe.com/docs/webhooks)",
+        "Stripe-Signature": signature_header(payload, config.settings().stripe_webhook_secret),
+    })
+    with urllib.request.urlopen(request, timeout=30) as response:
+        response.read()
+
+
+def _page(title: str, body: str) -> str:
+    return (
+        "<!doctype html><html lang=en><head><meta charset=utf-8>"
+        "<meta name=viewport content='width=device-width, initial-scale=1'>"
+        f"<title>{html.escape(title)} · NexusPoint test checkout</title>"
+        f"<link rel=stylesheet href='{PREFIX}/standin.css'></head><body><main class=sheet>"
+        "<p class=badge>Local test checkout · no money moves</p>"
+        f"{body}</main></body></html>"
+    )
+
+
+def _checkout_page(payment: dict) -> str:
+    price = packs.money(payment["amount_cents"], payment.get("currency", packs.CURRENCY))
+    action = f"{PREFIX}/{html.escape(payment['session_id'])}"
+    return _page(f"Pay {price}", f"""
+<p class=merchant>NexusPoint</p>
+<h1>{html.escape(payment["pack_name"])} pack</h1>
+<p class=amount>{price}</p>
+<dl>
+  <dt>Credits</dt><dd>{payment["credits"]:,}</dd>
+  <dt>Card</dt><dd>Visa •••• 4242 (test card)</dd>
+</dl>
+<form method=post action="{action}/pay"><button class=pay type=submit>Pay {price}</button></form>
+<form method=post action="{action}/cancel"><button class=cancel type=submit>Cancel and go back</button></form>
+<p class=note>This page stands in for Stripe Checkout because no Stripe keys are set. Pay sends the
+signed webhook events Stripe would send to <code>/api/billing/webhook</code>.</p>""")
+
+
+def _respond(start_response, status: str, body: str = "", headers: list | None = None, ctype: str = "text/html; charset=utf-8"):
+    data = body.encode()
+    start_response(status, [("Content-Type", ctype), ("Content-Length", str(len(data))), *security.headers().items(), *(headers or [])])
+    return [data]
+
+
+def _redirect(start_response, location: str):
+    return _respond(start_response, "303 See Other", headers=[("Location", location)])
+
+
+def _pay(environ, start_response, payment: dict):
+    success_url, _ = return_urls()
+    if payment["status"] != "pending":
+        return _redirect(start_response, success_url)  # paid already (a second click): nothing to do
+    user = db.collection("users").find_one({"_id": payment["user_id"]}, {"stripe_customer_id": 1}) or {}
+    # Back to this very server, as Stripe would call the deployment.
+    webhook_url = f"{environ.get('wsgi.url_scheme', 'http')}://{environ['HTTP_HOST']}/api/billing/webhook"
+    try:
+        for event in payment_events(payment, user.get("stripe_customer_id")):
+            send(webhook_url, event)
+    except OSError as exc:  # urllib's URLError and HTTPError are OSErrors
+        detail = exc.read().decode(errors="replace")[:500] if isinstance(exc, urllib.error.HTTPError) else str(exc)
+        return _respond(start_response, "502 Bad Gateway", _page("Webhook failed", (
+            "<h1>The webhook refused the payment</h1>"
+            f"<p>POST {html.escape(webhook_url)} answered:</p><pre>{html.escape(detail)}</pre>"
+            f"<p><a href='{PREFIX}/{html.escape(payment['session_id'])}'>Back to the checkout</a></p>")))
+    return _redirect(start_response, success_url)
+
+
+def app(environ, start_response):
+    method = environ.get("REQUEST_METHOD", "GET").upper()
+    parts = environ.get("PATH_INFO", "")[len(PREFIX):].strip("/").split("/")
+    if parts == ["standin.css"]:
+        return _respond(start_response, "200 OK", STYLESHEET, ctype="text/css; charset=utf-8")
+    session_id, action = parts[0], "/".join(parts[1:])
+    payment = db.collection("payments").find_one({"session_id": session_id}) if session_id.startswith("cs_local_") else None
+    if payment is None or action not in ("", "pay", "cancel"):
+        return _respond(start_response, "404 Not Found", _page("Not found", "<h1>No such checkout</h1><p>Start again from your billing page.</p>"))
+    if action == "" and method in ("GET", "HEAD"):
+        if payment["status"] != "pending":
+            return _respond(start_response, "200 OK", _page("Done", (
+                f"<h1>This checkout is {html.escape(payment['status'])}</h1>"
+                f"<p><a href='{html.escape(return_urls()[0])}'>Back to billing</a></p>")))
+        return _respond(start_response, "200 OK", _checkout_page(payment))
+    if method != "POST" or action == "":
+        return _respond(start_response, "405 Method Not Allowed", _page("Not allowed", "<h1>Use the buttons on the checkout page</h1>"))
+    if action == "cancel":
+        return _redirect(start_response, return_urls()[1])
+    return _pay(environ, start_response, payment)

@@ -1,0 +1,15 @@
+import { startApp } from "./app-shell.js";
+
+// The server refuses every admin route to anyone else; this only spares them an empty page.
+startApp({
+  base: "/admin",
+  defaultSection: "users",
+  allowed: (user) => user.role === "admin",
+  sections: {
+    users: { title: "Users · Admin", load: () => import("./admin/users.js") },
+    payments: { title: "Payments · Admin", load: () => import("./admin/payments.js") },
+    messages: { title: "Messages · Admin", load: () => import("./admin/messages.js") },
+    audit: { title: "Audit log · Admin", load: () => import("./admin/audit.js") },
+    stats: { title: "Statistics · Admin", load: () => import("./admin/stats.js") },
+  },
+});

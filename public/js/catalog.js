@@ -1,0 +1,26 @@
+// The vision models and credit packs on sale, as the API lists them.
+
+import { api } from "./api.js";
+
+const OUTPUT_WORDS = {
+  labels: "Ranked labels",
+  boxes: "Boxes with labels",
+  polygons: "Outlines with labels",
+  text: "Text with positions",
+  keypoints: "Body key points",
+  image: "Cut-out image",
+};
+
+export function outputWords(output) {
+  return OUTPUT_WORDS[output] || "";
+}
+
+// [{slug, name, cost, output, description, options, backend, available, engine, reason}]
+export async function loadModels() {
+  return (await api("/api/vision/models", { redirectOn401: false })).models;
+}
+
+// [{id, name, credits, price_cents, currency}]
+export async function loadPacks() {
+  return (await api("/api/billing/packs", { redirectOn401: false })).packs;
+}

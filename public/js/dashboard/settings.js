@@ -1,0 +1,96 @@
+// Settings: profile, email notifications, password, data export, account deletion.
+
+import { api, download } from "../api.js";
+import { $, saveAs } from "../dom.js";
+import { bindForm, setBusy, setStatus } from "../forms.js";
+import { confirmAction } from "../dialog.js";
+
+function fillProfile(form, user) {
+  form.elements.first_name.value = user.first_name;
+  form.elements.last_name.value = user.last_name;
+  form.elements.company.value = user.company;
+  $("#profile-email", form).value = user.email;
+}
+
+function notifications(section, app) {
+  const group = $("#notifications", section);
+  const status = $("#notifications-status", section);
+  for (const box of group.querySelectorAll("input")) box.checked = Boolean(app.user.notifications[box.name]);
+  group.addEventListener("change", async (event) => {
+    const box = event.target;
+    box.disabled = true;
+    try {
+      const { user } = await api("/api/account/profile", { method: "PATCH", body: { notifications: { [box.name]: box.checked } } });
+      app.user.notifications = user.notifications;
+      setStatus(status, "Saved.");
+    } catch (error) {
+      box.checked = !box.checked;
+      setStatus(status, `Not saved: ${error.message}`, false);
+    } finally {
+      box.disabled = false;
+    }
+  });
+}
+
+function exportButton(section) {
+  const button = $("#export-button", section);
+  const status = $("#export-status", section);
+  button.addEventListener("click", async () => {
+    setBusy(button, true);
+    try {
+      const blob = await download("/api/account/export");
+      saveAs(blob, `nexuspoint-export-${new Date().toISOString().slice(0, 10)}.json`);
+      setStatus(status, "Your download has started.");
+    } catch (error) {
+      setStatus(status, `The export failed: ${error.message}`, false);
+    } finally {
+      setBusy(button, false);
+    }
+  });
+}
+
+export async function mount(section, app) {
+  const profile = $("#profile-form", section);
+  fillProfile(profile, app.user);
+  bindForm(profile, {
+    submit: (body) => api("/api/account/profile", { method: "PATCH", body }),
+    success: ({ user }) => {
+      Object.assign(app.user, user);
+      fillProfile(profile, user);
+      $("#user-name").textContent = `${user.first_name} ${user.last_name}`;
+      setStatus($("#profile-status", section), "Saved.");
+    },
+  });
+
+  notifications(section, app);
+
+  const password = $("#password-form", section);
+  $("input[name=username]", password).value = app.user.email;
+  bindForm(password, {
+    submit: ({ current_password, new_password }) => api("/api/auth/password", { method: "POST", body: { current_password, new_password } }),
+    success: () => {
+      password.reset();
+      $("input[name=username]", password).value = app.user.email;
+      setStatus($("#password-status", section), "Password changed. Other devices have been signed out.");
+    },
+  });
+
+  exportButton(section);
+
+  bindForm($("#delete-form", section), {
+    submit: async (body) => {
+      const sure = await confirmAction({
+        title: "Delete your account?",
+        message: `This deletes ${app.user.email} with its API tokens and ${app.user.credits} unused credits, and signs you out. It can't be undone.`,
+        confirmLabel: "Delete my account",
+        danger: true,
+      });
+      if (!sure) return false;
+      await api("/api/account", { method: "DELETE", body });
+      return true;
+    },
+    success: (deleted) => {
+      if (deleted) location.assign("/?account=deleted");
+    },
+  });
+}

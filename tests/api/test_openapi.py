@@ -1,0 +1,52 @@
+"""The OpenAPI description matches the functions in api/, and the app honours it."""
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from local.router import api_routes
+from tools import build_openapi
+
+ROOT = Path(__file__).resolve().parents[2]
+SPEC = json.loads((ROOT / "public" / "openapi.json").read_text())
+METHODS = {"get", "post", "put", "patch", "delete"}
+
+
+def routes_in_code(router) -> set[tuple[str, str]]:
+    out = set()
+    for route in api_routes(ROOT):
+        path = re.sub(r"\[(\w+)\]", r"{\1}", route.path)
+        for method in router.load(route).handlers:
+            out.add((path, method.lower()))
+    return out
+
+
+def routes_in_spec() -> set[tuple[str, str]]:
+    return {(path, method) for path, item in SPEC["paths"].items() for method in item if method in METHODS}
+
+
+def test_committed_spec_is_what_the_builder_makes():
+    assert (ROOT / "public" / "openapi.json").read_text() == build_openapi.render(), "run `python -m tools.build_openapi`"
+
+
+def test_every_route_is_described(router):
+    missing = routes_in_code(router) - routes_in_spec()
+    assert not missing, f"routes in api/ missing from public/openapi.json: {sorted(missing)}"
+
+
+def test_spec_names_no_route_that_does_not_exist(router):
+    extra = routes_in_spec() - routes_in_code(router)
+    assert not extra, f"public/openapi.json names routes that api/ does not have: {sorted(extra)}"
+
+
+def test_spec_is_valid_openapi_31():
+    from openapi_spec_validator import validate
+
+    validate(SPEC)
+
+
+@pytest.mark.parametrize("scheme", ["bearer", "session"])
+def test_both_security_schemes_are_declared(scheme):
+    assert scheme in SPEC["components"]["securitySchemes"]

@@ -1,0 +1,126 @@
+"""What a person does from `make dev`, over real HTTP: register, see the 50 credits, sign out,
+sign back in, change the password, and reset it from the link the dev server prints."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import re
+import time
+import uuid
+from http.cookies import SimpleCookie
+from urllib.parse import parse_qs, urlsplit
+
+
+class Browser:
+    """Just enough of a browser: one cookie jar, and our own Origin on writes, as the pages send it."""
+
+    def __init__(self, base: str):
+        self.base = base
+        self.cookies: dict[str, str] = {}
+
+    def request(self, method: str, path: str, body: dict | None = None):
+        parts = urlsplit(self.base)
+        headers = {"Accept": "application/json"}
+        data = None
+        if body is not None:
+            data = json.dumps(body).encode()
+            headers["Content-Type"] = "application/json"
+        if method != "GET":
+            headers["Origin"] = self.base
+        if self.cookies:
+            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+        try:
+            conn.request(method, path, body=data, headers=headers)
+            response = conn.getresponse()
+            raw = response.read()
+            for name, value in response.getheaders():
+                if name.lower() == "set-cookie":
+                    jar = SimpleCookie()
+                    jar.load(value)
+                    for key, morsel in jar.items():
+                        if morsel.value and morsel["max-age"] != "0":
+                            self.cookies[key] = morsel.value
+                        else:
+                            self.cookies.pop(key, None)
+            content_type = response.getheader("Content-Type", "")
+            payload = json.loads(raw) if raw and content_type.startswith("application/json") else raw
+            return response.status, payload
+        finally:
+            conn.close()
+
+    def get(self, path):
+        return self.request("GET", path)
+
+    def post(self, path, body=None):
+        return self.request("POST", path, body)
+
+
+def reset_link_from_console(server, email: str, timeout: float = 10.0) -> str:
+    """The reset link the outbox printed on the dev server's console for this email."""
+    pattern = re.compile(rf"\[mail\] to {re.escape(email)}: Reset your NexusPoint password\s+(\S+)")
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = pattern.findall(server.log())
+        if found:
+            return found[-1]
+        time.sleep(0.1)
+    raise AssertionError(f"no reset link for {email} on the console:\n{server.log()[-3000:]}")
+
+
+def test_register_sign_out_sign_in_change_and_reset_the_password(dev_server, dev_server_process):
+    email = f"e2e-{uuid.uuid4().hex[:8]}@example.com"
+    first, second, third = "first password 1", "second password 2", "third password 3"
+    person = Browser(dev_server)
+
+    # Register: signed in at once, 50 free credits.
+    status, body = person.post("/api/auth/register", {"first_name": "Grace", "last_name": "Hopper", "email": email, "password": first})
+    assert status == 201, body
+    assert "np_session" in person.cookies
+    status, body = person.get("/api/auth/me")
+    assert status == 200 and body["user"]["email"] == email and body["user"]["credits"] == 50
+    assert "[mail] to " + email + ": Welcome to NexusPoint, Grace" in dev_server_process.log()
+
+    # Sign out, and the session is gone.
+    assert person.post("/api/auth/logout")[0] == 204
+    assert "np_session" not in person.cookies
+    assert person.get("/api/auth/me")[0] == 401
+
+    # Sign back in.
+    status, body = person.post("/api/auth/login", {"email": email, "password": first})
+    assert status == 200 and body["user"]["credits"] == 50
+    assert person.get("/api/auth/me")[0] == 200
+
+    # Change the password: this session continues, a second one (another device) ends.
+    other_device = Browser(dev_server)
+    assert other_device.post("/api/auth/login", {"email": email, "password": first})[0] == 200
+    assert person.post("/api/auth/password", {"current_password": first, "new_password": second})[0] == 204
+    assert person.get("/api/auth/me")[0] == 200
+    assert other_device.get("/api/auth/me")[0] == 401
+    assert Browser(dev_server).post("/api/auth/login", {"email": email, "password": first})[0] == 401
+
+    # Forgot it: the link is printed on the dev server's console.
+    stranger = Browser(dev_server)
+    status, body = stranger.post("/api/auth/forgot", {"email": email})
+    assert status == 202
+    link = reset_link_from_console(dev_server_process, email)
+    assert link.startswith(dev_server + "/reset?token=")
+    page_status, page = stranger.get(urlsplit(link).path + "?" + urlsplit(link).query)
+    assert page_status == 200 and b"<html" in page.lower()  # the page the link opens
+    token = parse_qs(urlsplit(link).query)["token"][0]
+
+    # Reset from the link (as the reset page posts it): the new password works, every session ends.
+    assert stranger.post("/api/auth/reset", {"token": token, "new_password": third})[0] == 204
+    assert person.get("/api/auth/me")[0] == 401
+    assert stranger.post("/api/auth/reset", {"token": token, "new_password": "fourth password 4"})[0] == 400  # once only
+    assert Browser(dev_server).post("/api/auth/login", {"email": email, "password": second})[0] == 401
+    again = Browser(dev_server)
+    status, body = again.post("/api/auth/login", {"email": email, "password": third})
+    assert status == 200 and body["user"]["email"] == email
+    status, body = again.get("/api/auth/me")
+    assert status == 200 and body["user"]["credits"] == 50
+
+    # The mails a person would have received, in the server's outbox.
+    templates = [m["template"] for m in dev_server_process.database["outbox"].find({"to": email}).sort("created_at", 1)]
+    assert templates == ["welcome", "password_changed", "password_reset", "password_changed"]

@@ -1,0 +1,110 @@
+"""Buying a pack without Stripe keys, end to end over HTTP: the dev server, the local Checkout
+stand-in, and the signed webhook it sends back to the server's real /api/billing/webhook."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from http.cookiejar import CookieJar
+
+import pytest
+
+from tests.fixtures.accounts import PASSWORD
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None  # let the test see the 303 and where it points
+
+
+class Browser:
+    """urllib with a cookie jar, sending our Origin as the pages (and a form post) do."""
+
+    def __init__(self, base: str):
+        self.base = base
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(CookieJar()), _NoRedirect)
+
+    def request(self, method: str, url: str, *, json_body=None, form: bytes | None = None):
+        url = url if url.startswith("http") else self.base + url
+        data, headers = None, {"Origin": self.base}
+        if json_body is not None:
+            data, headers["Content-Type"] = json.dumps(json_body).encode(), "application/json"
+        elif form is not None:
+            data, headers["Content-Type"] = form, "application/x-www-form-urlencoded"
+        req = urllib.request.Request(url, data=data, method=method, headers=headers)
+        try:
+            with self.opener.open(req, timeout=30) as r:
+                return r.status, dict(r.headers), r.read()
+        except urllib.error.HTTPError as err:
+            return err.code, dict(err.headers), err.read()
+
+    def json(self, method: str, path: str, body=None):
+        status, _, raw = self.request(method, path, json_body=body)
+        return status, json.loads(raw) if raw else None
+
+
+@pytest.fixture
+def buyer(dev_server):
+    """A new person signed in on the dev server."""
+    browser = Browser(dev_server)
+    status, body = browser.json("POST", "/api/auth/register", {
+        "first_name": "Grace", "last_name": "Hopper", "email": f"grace{id(browser)}@example.com", "password": PASSWORD,
+    })
+    assert status == 201, body
+    return browser
+
+
+def _checkout(browser: Browser, pack_id: str = "starter") -> str:
+    status, body = browser.json("POST", "/api/billing/checkout", {"pack_id": pack_id})
+    assert status == 200, body
+    assert body["url"].startswith(browser.base + "/_local/checkout/cs_local_")
+    return body["url"]
+
+
+def test_pay_on_the_stand_in_and_the_credits_arrive(buyer, dev_server, dev_server_process):
+    url = _checkout(buyer)
+
+    status, headers, page = buyer.request("GET", url)
+    html = page.decode()
+    assert status == 200 and headers["Content-Type"].startswith("text/html")
+    assert "Starter pack" in html and "$9.00" in html and "100" in html and ">Pay $9.00<" in html
+    assert "<script" not in html and "<style" not in html and " style=" not in html  # the CSP allows neither
+    assert "default-src 'self'" in headers["Content-Security-Policy"]
+    sheet = html.split("rel=stylesheet href='")[1].split("'")[0]
+    status, headers, _ = buyer.request("GET", sheet)
+    assert status == 200 and headers["Content-Type"].startswith("text/css")
+
+    status, headers, _ = buyer.request("POST", url + "/pay", form=b"")
+    assert status == 303 and headers["Location"] == dev_server + "/dashboard/billing?checkout=success"
+
+    status, me = buyer.json("GET", "/api/auth/me")
+    assert me["user"]["credits"] == 150
+    status, history = buyer.json("GET", "/api/billing/transactions")
+    [item] = history["items"]
+    assert item["status"] == "succeeded" and item["credits"] == 100 and item["amount_cents"] == 900
+    assert item["card"] == {"brand": "visa", "last4": "4242"}
+    assert dev_server_process.database["outbox"].count_documents({"to": me["user"]["email"], "template": "payment_confirmation"}) == 1
+
+    # Paying again (a second click, the back button) changes nothing.
+    status, headers, _ = buyer.request("POST", url + "/pay", form=b"")
+    assert status == 303
+    assert buyer.json("GET", "/api/auth/me")[1]["user"]["credits"] == 150
+    status, _, page = buyer.request("GET", url)
+    assert status == 200 and "succeeded" in page.decode()
+
+
+def test_cancel_goes_back_and_leaves_the_payment_pending(buyer, dev_server):
+    url = _checkout(buyer, "pro")
+    status, headers, _ = buyer.request("POST", url + "/cancel", form=b"")
+    assert status == 303 and headers["Location"] == dev_server + "/dashboard/billing?checkout=cancel"
+    assert buyer.json("GET", "/api/auth/me")[1]["user"]["credits"] == 50
+    [item] = buyer.json("GET", "/api/billing/transactions")[1]["items"]
+    assert item["status"] == "pending" and item["pack"] == "Pro"
+
+
+def test_an_unknown_checkout_is_404(buyer):
+    status, _, page = buyer.request("GET", "/_local/checkout/cs_local_doesnotexist")
+    assert status == 404 and "No such checkout" in page.decode()
+    status, _, _ = buyer.request("POST", "/_local/checkout/cs_local_doesnotexist/pay", form=b"")
+    assert status == 404

@@ -1,0 +1,226 @@
+"""Builds public/openapi.json, the API's description, from one place.
+
+Run `python -m tools.build_openapi` after changing a route; a test fails when
+the committed file differs from what this builds, when a route in api/ is
+missing from it, or when it names a route that doesn't exist.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from lib.vision import catalog
+
+OUT = Path(__file__).resolve().parent.parent / "public" / "openapi.json"
+
+ERROR_CODES = sorted({
+    "account_disabled", "balance_would_go_negative", "csrf", "database_unavailable", "email_taken", "field_too_long", "forbidden",
+    "image_too_large", "image_too_many_pixels", "image_unreadable", "insufficient_credits", "internal_error", "invalid_base64",
+    "invalid_content_length", "invalid_credentials", "invalid_email", "invalid_field", "invalid_image", "invalid_json", "invalid_multipart",
+    "invalid_parameter", "invalid_reset_token", "invalid_signature", "invalid_token", "invalid_url", "method_not_allowed", "missing_field",
+    "missing_image", "model_unavailable_offline", "not_found", "password_too_long", "password_too_short", "payload_too_large",
+    "rate_limited", "session_invalid", "session_required", "token_limit", "unauthenticated", "unknown_field", "unsupported_image_type",
+    "unsupported_media_type", "upstream_error", "upstream_timeout", "vision_unavailable", "wrong_password",
+})
+
+STATUS_TEXT = {
+    400: "Invalid input", 401: "Not signed in, or the token is invalid", 402: "Not enough credits", 403: "Forbidden (role or CSRF origin check)",
+    404: "Unknown, or not yours", 405: "Method not allowed", 409: "Conflict", 413: "Body or image too large", 415: "Unsupported media type",
+    422: "Unprocessable image", 429: "Rate limited (see Retry-After)", 501: "Model not available on the local backend",
+    502: "The vision provider failed (credits refunded)", 503: "Service or backend unavailable", 504: "The vision provider timed out (credits refunded)",
+}
+
+SESSION = [{"session": []}]
+TOKEN = [{"bearer": []}]
+EITHER = [{"session": []}, {"bearer": []}]
+
+
+def ref(name: str) -> dict:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def json_body(schema: dict, required: bool = True) -> dict:
+    return {"required": required, "content": {"application/json": {"schema": schema}}}
+
+
+def obj(properties: dict, required: tuple = (), extra: bool = True) -> dict:
+    out = {"type": "object", "properties": properties}
+    if required:
+        out["required"] = list(required)
+    if not extra:
+        out["additionalProperties"] = False
+    return out
+
+
+def string(max_len: int, **kw) -> dict:
+    return {"type": "string", "maxLength": max_len, **kw}
+
+
+def page_params(*extra: dict) -> list:
+    return [{"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1}}, *extra]
+
+
+def query(name: str, schema: dict) -> dict:
+    return {"name": name, "in": "query", "schema": schema}
+
+
+def op(summary: str, tag: str, ok: tuple[int, dict | None], errors: tuple[int, ...] = (), *, security=None, body=None, params=None, desc=None) -> dict:
+    status, schema = ok
+    responses = {str(status): {"description": "Success"} if schema is None else
+                 {"description": "Success", "content": {"application/json": {"schema": schema}}}}
+    for code in sorted({*errors, 405}):
+        responses[str(code)] = {"$ref": f"#/components/responses/E{code}"}
+    out = {"summary": summary, "tags": [tag], "responses": responses}
+    if desc:
+        out["description"] = desc
+    out["security"] = security if security is not None else []
+    if body:
+        out["requestBody"] = body
+    if params:
+        out["parameters"] = params
+    return out
+
+
+AUTH = (400, 401, 403, 413, 415, 429)
+ANY = ref("Anything")
+
+
+def vision_path(model) -> dict:
+    url_body = obj({"url": string(2048, format="uri"), "base64": {"type": "string"}, "lang": string(10)}, extra=False)
+    return {"post": op(
+        f"Run {model.name}", "Vision", (200, ref("VisionResult")), (400, 401, 402, 403, 413, 415, 422, 429, 501, 502, 503, 504),
+        security=EITHER,
+        desc=f"{model.description} Costs {model.cost} credit{'s' if model.cost != 1 else ''} per call; failed calls are refunded.",
+        params=[query("format", {"type": "string", "enum": ["json", "png"]}), query("raw", {"type": "string", "enum": ["0", "1"]}),
+                query("lang", string(10))],
+        body={"required": True, "content": {
+            "multipart/form-data": {"schema": obj({"image": {"type": "string", "format": "binary"}}, ("image",))},
+            "image/jpeg": {"schema": {"type": "string", "format": "binary"}},
+            "image/png": {"schema": {"type": "string", "format": "binary"}},
+            "application/octet-stream": {"schema": {"type": "string", "format": "binary"}},
+            "application/json": {"schema": url_body},
+        }},
+    )}
+
+
+def paths() -> dict:
+    user_out = obj({"user": ref("User")})
+    credentials = obj({"email": string(254), "password": string(200)}, ("email", "password"), extra=False)
+    register = obj({"first_name": string(80), "last_name": string(80), "email": string(254), "password": string(200), "company": string(120)},
+                   ("first_name", "last_name", "email", "password"), extra=False)
+    prefs = obj({k: {"type": "boolean"} for k in ("email", "usage_alerts", "security_alerts", "marketing")}, extra=False)
+    profile = obj({"first_name": string(80), "last_name": string(80), "company": string(120), "notifications": prefs}, extra=False)
+    listing = ref("Page")
+    out = {
+        "/api/health": {"get": op("Service health", "Meta", (200, ANY), (503,))},
+        "/api/auth/register": {"post": op("Create an account (50 free credits)", "Account", (201, user_out), (400, 403, 409, 415, 429),
+                                          body=json_body(register))},
+        "/api/auth/login": {"post": op("Sign in", "Account", (200, user_out), (400, 401, 403, 415, 429), body=json_body(credentials))},
+        "/api/auth/logout": {"post": op("Sign out", "Account", (204, None), (403,))},
+        "/api/auth/me": {"get": op("The signed-in user", "Account", (200, user_out), (401, 429), security=EITHER)},
+        "/api/auth/password": {"post": op("Change the password (ends other sessions)", "Account", (204, None), AUTH, security=SESSION,
+                                          body=json_body(obj({"current_password": string(200), "new_password": string(200)},
+                                                             ("current_password", "new_password"), extra=False)))},
+        "/api/auth/forgot": {"post": op("Mail a password reset link", "Account", (202, ANY), (400, 403, 415, 429),
+                                        body=json_body(obj({"email": string(254)}, ("email",), extra=False)))},
+        "/api/auth/reset": {"post": op("Set a new password with a reset link's token", "Account", (204, None), (400, 403, 415),
+                                       body=json_body(obj({"token": string(200), "new_password": string(200)}, ("token", "new_password"), extra=False)))},
+        "/api/account/profile": {
+            "get": op("Profile and notification preferences", "Account", (200, user_out), (401,), security=SESSION),
+            "patch": op("Update profile or preferences", "Account", (200, user_out), AUTH, security=SESSION, body=json_body(profile)),
+        },
+        "/api/account/balance": {"get": op("Credit balance", "Account", (200, obj({"credits": {"type": "integer"}})), (401, 429), security=EITHER)},
+        "/api/account/usage": {"get": op("Usage summary: daily series, per model, API vs dashboard", "Usage", (200, ANY), (400, 401, 429),
+                                         security=EITHER, params=[query("days", {"type": "integer", "minimum": 1, "maximum": 365})])},
+        "/api/account/usage/calls": {"get": op("The call log", "Usage", (200, listing), (400, 401, 429), security=EITHER,
+                                               params=page_params(query("model", string(60)),
+                                                                  query("source", {"type": "string", "enum": ["api", "dashboard"]})))},
+        "/api/account/export": {"get": op("Download everything we hold about you (JSON)", "Privacy", (200, ANY), (401,), security=SESSION)},
+        "/api/account": {"delete": op("Delete the account (usage anonymised, payments kept unlinked)", "Privacy", (204, None), AUTH, security=SESSION,
+                                      body=json_body(obj({"password": string(200)}, ("password",), extra=False)))},
+        "/api/tokens": {
+            "get": op("List API tokens (never the secret)", "Tokens", (200, ANY), (401,), security=SESSION),
+            "post": op("Create an API token (the full value is shown once)", "Tokens", (201, ANY), (*AUTH, 409), security=SESSION,
+                       body=json_body(obj({"name": string(60)}, ("name",), extra=False))),
+        },
+        "/api/tokens/{id}": {
+            "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}],
+            "patch": op("Rename, pause or resume a token", "Tokens", (200, ANY), (*AUTH, 404), security=SESSION,
+                        body=json_body(obj({"name": string(60), "active": {"type": "boolean"}}, extra=False))),
+            "delete": op("Delete a token at once", "Tokens", (204, None), (401, 403, 404), security=SESSION),
+        },
+        "/api/vision/models": {"get": op("The eight models, their costs and availability", "Vision", (200, ANY))},
+        "/api/billing/packs": {"get": op("Credit packs and prices", "Billing", (200, ANY))},
+        "/api/billing/checkout": {"post": op("Start a Checkout for a pack", "Billing", (200, obj({"url": {"type": "string"}})), (*AUTH, 404, 502),
+                                             security=SESSION, body=json_body(obj({"pack_id": string(60)}, ("pack_id",), extra=False)))},
+        "/api/billing/webhook": {"post": op("Stripe webhook (signed)", "Billing", (200, ANY), (400, 413),
+                                            params=[{"name": "Stripe-Signature", "in": "header", "schema": {"type": "string"}}],
+                                            body=json_body(ANY))},
+        "/api/billing/transactions": {"get": op("Your payments, newest first", "Billing", (200, listing), (400, 401), security=SESSION, params=page_params())},
+        "/api/admin/users": {"get": op("Search users", "Admin", (200, listing), (400, 401, 403), security=SESSION,
+                                       params=page_params(query("q", string(100))))},
+        "/api/admin/users/{id}": {
+            "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}],
+            "get": op("A user's profile, balance, payments, usage and tokens", "Admin", (200, ANY), (401, 403, 404), security=SESSION),
+            "patch": op("Change a user's role or disable them", "Admin", (200, ANY), (*AUTH, 404, 409), security=SESSION,
+                        body=json_body(obj({"role": {"type": "string", "enum": ["user", "admin"]}, "disabled": {"type": "boolean"}}, extra=False))),
+        },
+        "/api/admin/credits": {"post": op("Adjust a user's credits", "Admin", (200, ANY), (*AUTH, 404, 409), security=SESSION,
+                                          body=json_body(obj({"user_id": string(24), "amount": {"type": "integer"}, "reason": string(500)},
+                                                             ("user_id", "amount", "reason"), extra=False)))},
+        "/api/admin/stats": {"get": op("Platform statistics", "Admin", (200, ANY), (400, 401, 403), security=SESSION,
+                                       params=[query("days", {"type": "integer", "minimum": 1, "maximum": 365})])},
+        "/api/admin/payments": {"get": op("All payments", "Admin", (200, listing), (400, 401, 403), security=SESSION,
+                                          params=page_params(query("status", {"type": "string", "enum": ["pending", "succeeded", "failed", "refunded"]})))},
+        "/api/admin/messages": {"get": op("Contact messages", "Admin", (200, listing), (400, 401, 403), security=SESSION, params=page_params())},
+        "/api/admin/audit": {"get": op("Audit log of admin actions", "Admin", (200, listing), (400, 401, 403), security=SESSION, params=page_params())},
+        "/api/contact": {"post": op("Write to support", "Meta", (201, ANY), (400, 403, 415, 429),
+                                    body=json_body(obj({"name": string(100), "email": string(254), "subject": string(150), "message": string(5000)},
+                                                       ("name", "email", "message"), extra=False)))},
+    }
+    for model in catalog.MODELS.values():
+        out[f"/api/vision/{model.slug}"] = vision_path(model)
+    return out
+
+
+def spec() -> dict:
+    error = obj({"error": obj({"code": {"type": "string", "enum": ERROR_CODES}, "message": {"type": "string"}}, ("code", "message"))}, ("error",))
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "NexusPoint API", "version": "1.0.0",
+            "description": "Pay-per-use computer vision. Authenticate with `Authorization: Bearer np_live_...` (create tokens in the dashboard). "
+                           "Every error has the shape `{\"error\": {\"code\", \"message\"}}`; every response carries `X-Request-Id`; "
+                           "token calls carry `X-RateLimit-Limit`, `X-RateLimit-Remaining` and `X-RateLimit-Reset`.",
+        },
+        "servers": [{"url": "/"}],
+        "paths": paths(),
+        "components": {
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer", "description": "An API token, np_live_..."},
+                "session": {"type": "apiKey", "in": "cookie", "name": "np_session", "description": "The dashboard's session cookie (HttpOnly)."},
+            },
+            "schemas": {
+                "Error": error,
+                "Anything": {},
+                "Page": obj({"items": {"type": "array"}, "page": {"type": "integer"}, "pages": {"type": "integer"}, "total": {"type": "integer"}}),
+                "User": obj({k: {} for k in ("id", "first_name", "last_name", "email", "company", "role", "credits", "notifications", "created_at")}),
+                "VisionResult": obj({k: {} for k in ("model", "credits_charged", "credits_remaining", "usage_id", "engine", "image", "results")},
+                                    ("model", "credits_charged", "credits_remaining", "results")),
+            },
+            "responses": {f"E{code}": {"description": text, "content": {"application/json": {"schema": ref("Error")}}}
+                          for code, text in STATUS_TEXT.items()} | {"E405": {"description": "Method not allowed",
+                                                                             "content": {"application/json": {"schema": ref("Error")}}}},
+        },
+    }
+
+
+def render() -> str:
+    return json.dumps(spec(), indent=1) + "\n"
+
+
+if __name__ == "__main__":
+    OUT.write_text(render())
+    print(f"wrote {OUT.relative_to(Path.cwd()) if OUT.is_relative_to(Path.cwd()) else OUT}", file=sys.stderr)
