@@ -90,7 +90,7 @@ def main() -> None:
     for slug in args.slugs:
         row = run_isolated(slug, args.runs)
         if "unavailable" in row:
-            print(f"{slug:<24} {row['engine']:<30} {'-':>7} {'-':>10} {'-':>8}  unavailable: {row['unavailable'][:70]}")
+            print(f"{slug:<24} {row['engine']:<30} {'-':>7} {'-':>10} {'-':>8}  unavailable: {row['unavailable']}")
         else:
             print(f"{slug:<24} {row['engine']:<30} {row['load_s']:>7.2f} {row['first_s']:>10.2f} {row['warm_ms']:>8.0f}")
 

@@ -121,6 +121,15 @@ def _packs(env) -> tuple:
     return tuple(packs)
 
 
+def _site_url(env) -> str:
+    """Where links in mail and Checkout point; on Vercel its production domain if not set."""
+    explicit = env.get("SITE_URL", "").strip()
+    vercel_domain = env.get("VERCEL_PROJECT_PRODUCTION_URL", "").strip()
+    if explicit:
+        return explicit.rstrip("/")
+    return f"https://{vercel_domain}" if vercel_domain else "http://127.0.0.1:3000"
+
+
 def load(env=None) -> Settings:
     env = os.environ if env is None else env
     production = env.get("VERCEL_ENV", "").strip() == "production"
@@ -138,13 +147,14 @@ def load(env=None) -> Settings:
     vision_backend = _choice(env, "VISION_BACKEND", "auto", ("auto", "sentisight", "local"))
     if vision_backend == "auto":
         vision_backend = "sentisight" if sentisight_token else "local"
-    mail_backend = _choice(env, "MAIL_BACKEND", "outbox", ("outbox", "ses"))
+    # Production mails people for real; the outbox is only the local default.
+    mail_backend = _choice(env, "MAIL_BACKEND", "ses" if production else "outbox", ("outbox", "ses"))
     bcrypt_rounds = _int(env, "BCRYPT_ROUNDS", 12, 4, 16)
     if production and bcrypt_rounds != 12:
         raise ConfigError("BCRYPT_ROUNDS may only be lowered outside production (the policy promises 12)")
     return Settings(
         production=production,
-        site_url=(env.get("SITE_URL", "").strip() or "http://127.0.0.1:3000").rstrip("/"),
+        site_url=_site_url(env),
         data_dir=data_dir,
         mongodb_uri=env.get("MONGODB_URI", "").strip(),
         mongodb_db=env.get("MONGODB_DB", "").strip() or "nexuspoint",

@@ -49,7 +49,7 @@ def submit(req) -> Response:
         "name": validation.string(body, "name", max_len=100),
         "email": validation.email(body),
         "subject": validation.string(body, "subject", max_len=150, min_len=0, required=False) or "",
-        "message": validation.string(body, "message", max_len=5000),
+        "message": validation.string(body, "message", max_len=5000, multiline=True),
     }
     # Counted after validation: only messages that would be stored and mailed use up the allowance.
     ratelimit.enforce(f"contact:{req.client_ip}", PER_IP_PER_HOUR, 3600, TOO_MANY)

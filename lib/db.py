@@ -33,11 +33,15 @@ INDEXES = {
         ([("user_id", ASCENDING), ("created_at", DESCENDING)], {}),
         ([("payment_intent_id", ASCENDING)], {"sparse": True}),
         ([("status", ASCENDING), ("created_at", DESCENDING)], {}),
+        ([("created_at", DESCENDING)], {}),
     ],
-    "messages": [([("created_at", DESCENDING)], {})],
-    "request_log": [([("created_at", ASCENDING)], {"expireAfterSeconds": REQUEST_LOG_TTL_SECONDS})],
+    "messages": [([("created_at", DESCENDING)], {}), ([("email", ASCENDING)], {}), ([("user_id", ASCENDING)], {"sparse": True})],
+    "request_log": [
+        ([("created_at", ASCENDING)], {"expireAfterSeconds": REQUEST_LOG_TTL_SECONDS}),
+        ([("user_id", ASCENDING)], {"sparse": True}),
+    ],
     "outbox": [([("created_at", DESCENDING)], {})],
-    "audit": [([("created_at", DESCENDING)], {})],
+    "audit": [([("created_at", DESCENDING)], {}), ([("target_user_id", ASCENDING)], {}), ([("admin_id", ASCENDING)], {})],
     "ratelimits": [([("expires_at", ASCENDING)], {"expireAfterSeconds": 0})],
     "reset_tokens": [([("hash", ASCENDING)], {"unique": True}), ([("expires_at", ASCENDING)], {"expireAfterSeconds": 0})],
 }

@@ -15,8 +15,13 @@ from lib.errors import rate_limited
 
 def _window(key: str, window_seconds: int, now: float) -> tuple[str, int]:
     start = int(now // window_seconds) * window_seconds
-    digest = hashlib.sha256(key.encode()).hexdigest()[:32]  # keys hold emails/IPs: store them hashed
-    return f"{digest}:{start}", start + window_seconds
+    return window_id(key, window_seconds, now), start + window_seconds
+
+
+def window_id(key: str, window_seconds: int, now: float) -> str:
+    """The counter document's id for `key` in the window holding `now` (keys hold emails/IPs: hashed)."""
+    start = int(now // window_seconds) * window_seconds
+    return f"{hashlib.sha256(key.encode()).hexdigest()[:32]}:{start}"
 
 
 def hit(key: str, window_seconds: int, now: float | None = None) -> tuple[int, int]:
@@ -35,6 +40,12 @@ def hit(key: str, window_seconds: int, now: float | None = None) -> tuple[int, i
     raise RuntimeError("rate limit counter could not be updated")
 
 
+def release(key: str, window_seconds: int, now: float) -> None:
+    """Take back one event counted by `hit(key, window_seconds, now)` with the same `now` (same window)."""
+    doc_id, _ = _window(key, window_seconds, now)
+    db.collection("ratelimits").update_one({"_id": doc_id, "count": {"$gt": 0}}, {"$inc": {"count": -1}})
+
+
 def count(key: str, window_seconds: int, now: float | None = None) -> tuple[int, int]:
     now = time.time() if now is None else now
     doc_id, reset = _window(key, window_seconds, now)
@@ -47,3 +58,16 @@ def enforce(key: str, limit: int, window_seconds: int, message: str = "Too many 
     used, reset = hit(key, window_seconds)
     if used > limit:
         raise rate_limited(reset - time.time(), message)
+
+
+def attempt(key: str, limit: int, window_seconds: int, message: str):
+    """Count a password attempt before checking it; returns `succeeded()` to take it back.
+
+    Counting first means a burst of parallel guesses can't all slip in under the
+    limit; taking successes back keeps the window a count of failures.
+    """
+    now = time.time()
+    used, reset = hit(key, window_seconds, now)
+    if used > limit:
+        raise rate_limited(reset - now, message)
+    return lambda: release(key, window_seconds, now)

@@ -14,6 +14,7 @@ from bson.errors import InvalidId
 from lib.errors import bad_request, not_found
 
 EMAIL = re.compile(r"^[^@\s\x00-\x1f]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$")
+CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 MISSING = object()
 
 
@@ -24,7 +25,7 @@ def only(body: dict, allowed: set[str] | frozenset[str]) -> dict:
     return body
 
 
-def string(body: dict, name: str, *, max_len: int, min_len: int = 1, required: bool = True, strip: bool = True):
+def string(body: dict, name: str, *, max_len: int, min_len: int = 1, required: bool = True, strip: bool = True, multiline: bool = False):
     value = body.get(name, MISSING)
     if value is MISSING or value is None:
         if required:
@@ -36,6 +37,9 @@ def string(body: dict, name: str, *, max_len: int, min_len: int = 1, required: b
         value = value.strip()
     if "\x00" in value:
         raise bad_request("invalid_field", f"'{name}' contains a NUL character.", field=name)
+    # Names and subjects end up in mail headers and single-line UI: no line breaks or control characters.
+    if not multiline and CONTROL.search(value):
+        raise bad_request("invalid_field", f"'{name}' must be a single line without control characters.", field=name)
     if len(value) < min_len:
         raise bad_request("missing_field" if not value else "invalid_field",
                           f"'{name}' is required." if not value else f"'{name}' must be at least {min_len} characters.", field=name)
@@ -69,7 +73,7 @@ def integer(body: dict, name: str, *, lo: int, hi: int, required: bool = True):
 
 
 def email(body: dict, name: str = "email") -> str:
-    value = string(body, name, max_len=254).lower()
+    value = string(body, name, max_len=254, multiline=True).lower()  # the pattern below refuses line breaks as invalid_email
     if not EMAIL.match(value):
         raise bad_request("invalid_email", "Enter a valid email address, like name@example.com.", field=name)
     return value

@@ -140,7 +140,8 @@ class Router:
         environ = dict(environ, PATH_INFO=path)
         if params:
             qs = environ.get("QUERY_STRING", "")
-            environ["QUERY_STRING"] = (qs + "&" if qs else "") + urlencode(params)
+            # The path's value comes first, so it wins over a same-named query parameter.
+            environ["QUERY_STRING"] = urlencode(params) + ("&" + qs if qs else "")
         app = self.load(route)
         extra = self.extra_headers(path)
 

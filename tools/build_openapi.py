@@ -16,7 +16,7 @@ from lib.vision import catalog
 OUT = Path(__file__).resolve().parent.parent / "public" / "openapi.json"
 
 ERROR_CODES = sorted({
-    "account_disabled", "balance_would_go_negative", "csrf", "database_unavailable", "email_taken", "field_too_long", "forbidden",
+    "account_disabled", "balance_would_go_negative", "cannot_change_self", "csrf", "database_unavailable", "email_taken", "field_too_long", "forbidden",
     "image_too_large", "image_too_many_pixels", "image_unreadable", "insufficient_credits", "internal_error", "invalid_base64",
     "invalid_content_length", "invalid_credentials", "invalid_email", "invalid_field", "invalid_image", "invalid_json", "invalid_multipart",
     "invalid_parameter", "invalid_reset_token", "invalid_signature", "invalid_token", "invalid_url", "method_not_allowed", "missing_field",
@@ -167,7 +167,7 @@ def paths() -> dict:
             "patch": op("Change a user's role or disable them", "Admin", (200, ANY), (*AUTH, 404, 409), security=SESSION,
                         body=json_body(obj({"role": {"type": "string", "enum": ["user", "admin"]}, "disabled": {"type": "boolean"}}, extra=False))),
         },
-        "/api/admin/credits": {"post": op("Adjust a user's credits", "Admin", (200, ANY), (*AUTH, 404, 409), security=SESSION,
+        "/api/admin/credits": {"post": op("Adjust a user's credits", "Admin", (201, ANY), (*AUTH, 404, 409), security=SESSION,
                                           body=json_body(obj({"user_id": string(24), "amount": {"type": "integer"}, "reason": string(500)},
                                                              ("user_id", "amount", "reason"), extra=False)))},
         "/api/admin/stats": {"get": op("Platform statistics", "Admin", (200, ANY), (400, 401, 403), security=SESSION,

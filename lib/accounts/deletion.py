@@ -20,7 +20,7 @@ from bson import ObjectId
 
 from lib import config, contact, db, passwords, ratelimit, sessions, validation
 from lib.accounts import login
-from lib.errors import ApiError, rate_limited
+from lib.errors import ApiError
 from lib.http import Response, load_user
 
 log = logging.getLogger("nexuspoint.accounts")
@@ -29,14 +29,12 @@ ATTEMPT_WINDOW = 15 * 60
 
 
 def _check_password(req, user: dict) -> None:
-    key = f"delete-account:{user['_id']}"
-    failures, reset = ratelimit.count(key, ATTEMPT_WINDOW)
-    if failures >= ATTEMPTS_ALLOWED:
-        raise rate_limited(reset - time.time(), "Too many wrong passwords. Wait a few minutes and try again.")
     password = validation.only(req.json(), {"password"}).get("password")
+    succeeded = ratelimit.attempt(f"delete-account:{user['_id']}", ATTEMPTS_ALLOWED, ATTEMPT_WINDOW,
+                                  "Too many wrong passwords. Wait a few minutes and try again.")
     if not isinstance(password, str) or not passwords.verify(password, user.get("password_hash")):
-        ratelimit.hit(key, ATTEMPT_WINDOW)
         raise ApiError(400, "wrong_password", "The password is not right.", field="password")
+    succeeded()
 
 
 def erase(user: dict, session=None) -> ObjectId:
@@ -72,7 +70,7 @@ def _forget_outside(user: dict, req) -> None:
         now = time.time()
         keys = [(f"login:{user['email']}:{req.client_ip}", login.FAILURE_WINDOW), (f"delete-account:{user['_id']}", ATTEMPT_WINDOW),
                 (contact.mail_counter_key(user["email"]), contact.MAIL_WINDOW)]
-        ids = [ratelimit._window(key, seconds, now)[0] for key, seconds in keys]
+        ids = [ratelimit.window_id(key, seconds, now) for key, seconds in keys]
         db.collection("ratelimits").delete_many({"_id": {"$in": ids}})
         db.collection("request_log").update_many({"user_id": user["_id"]}, {"$unset": {"user_id": ""}})
     except Exception:
@@ -90,8 +88,7 @@ def _forget_outside(user: dict, req) -> None:
 def delete_account(req) -> Response:
     user = load_user(req)
     _check_password(req, user)
-    with db.client().start_session() as session:
-        session.with_transaction(lambda s: erase(user, session=s))
+    db.transaction(lambda s: erase(user, session=s))
     log.info("account %s deleted", user["_id"])
     _forget_outside(user, req)
     req.caller = None  # this request's own log row must not name the account it just erased

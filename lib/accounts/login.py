@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import time
-
 from lib import passwords, ratelimit, sessions, validation
 from lib.accounts import find_by_email, public_view
-from lib.errors import ApiError, rate_limited
+from lib.errors import ApiError
 from lib.http import Response, load_user
 
 FAILURES_ALLOWED = 10
@@ -19,15 +17,13 @@ def login(req) -> Response:
     password = body.get("password")
     if not isinstance(password, str):
         raise ApiError(400, "invalid_field", "'password' must be a string.", field="password")
-    key = f"login:{email}:{req.client_ip}"
-    failures, reset = ratelimit.count(key, FAILURE_WINDOW)
-    if failures >= FAILURES_ALLOWED:
-        raise rate_limited(reset - time.time(), "Too many failed sign-in attempts. Wait a few minutes and try again.")
+    succeeded = ratelimit.attempt(f"login:{email}:{req.client_ip}", FAILURES_ALLOWED, FAILURE_WINDOW,
+                                  "Too many failed sign-in attempts. Wait a few minutes and try again.")
     user = find_by_email(email)
     # verify() spends a hash's time even without a user, so both failures look alike.
     if not passwords.verify(password, user.get("password_hash") if user else None):
-        ratelimit.hit(key, FAILURE_WINDOW)
         raise ApiError(401, "invalid_credentials", "Wrong email or password.")
+    succeeded()
     if user.get("disabled"):
         raise ApiError(403, "account_disabled", "This account has been disabled. Contact support@nexuspoint.ai.")
     return Response.json({"user": public_view(user)}).set_cookie(sessions.cookie_for(user))

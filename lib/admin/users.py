@@ -121,6 +121,5 @@ def update(req) -> dict:
         audit.record(admin, "user.update", target["_id"], _access(before), _access(after), session=session)
         return after
 
-    with db.client().start_session() as session:
-        user = session.with_transaction(apply)
+    user = db.transaction(apply)
     return detail_of(user)

@@ -103,8 +103,7 @@ def _process(event: dict, handler) -> dict | None:
         db.collection("stripe_events").insert_one({"_id": event["id"], "type": event["type"], "received_at": datetime.now(UTC)}, session=s)
         return handler(obj, s)
 
-    with db.client().start_session() as session:
-        return session.with_transaction(work)
+    return db.transaction(work)
 
 
 def _confirm(payment: dict) -> None:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from bson import ObjectId
 from bson.errors import InvalidId
 
-from lib import db, sessions
+from lib import db
 from lib.errors import forbidden, unauthorized
 from lib.http.security import check_csrf
 
@@ -36,9 +36,11 @@ def bearer_token(req) -> str | None:
 
 
 def _session_caller(req) -> Caller | None:
-    raw = req.cookies.get(sessions.COOKIE_NAME)
+    raw = req.cookies.get("np_session")
     if not raw:
         return None
+    from lib import sessions  # PyJWT pulls in `cryptography`: only pay for it when a cookie is there
+
     claims = sessions.decode(raw)
     if claims is None:
         raise unauthorized(SESSION_EXPIRED, "session_invalid")

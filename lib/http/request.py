@@ -9,8 +9,6 @@ from functools import cached_property
 from http.cookies import CookieError, SimpleCookie
 from urllib.parse import parse_qs
 
-import multipart
-
 from lib.errors import ApiError, bad_request
 
 MAX_BODY_BYTES = 4_500_000  # Vercel's request body cap
@@ -102,8 +100,10 @@ class Request:
         return self.__dict__["_json"]
 
     @cached_property
-    def form(self) -> dict[str, multipart.MultipartPart]:
+    def form(self) -> dict:
         """multipart/form-data parts by name, held in memory only (never spooled to disk)."""
+        import multipart  # only the upload routes pay for the parser
+
         _, options = multipart.parse_options_header(self.header("content-type"))
         boundary = options.get("boundary")
         if self.content_type != "multipart/form-data" or not boundary:

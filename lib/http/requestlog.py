@@ -18,7 +18,8 @@ def write(req, status: int, duration_ms: float) -> None:
         "path": req.path,
         "status": status,
         "user_agent": req.header("user-agent")[:512],
-        "referrer": req.header("referer")[:1024],
+        # Without its query: a page's URL can carry a secret (a password reset link's token).
+        "referrer": req.header("referer").split("?", 1)[0].split("#", 1)[0][:1024],
         "duration_ms": round(duration_ms, 2),
         "created_at": datetime.now(UTC),
         **req.log_extra,

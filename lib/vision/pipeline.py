@@ -44,7 +44,7 @@ def run(req, slug: str) -> Response:
         "credits_remaining": user["credits"],
         "usage_id": use_row["_id"],
         "engine": prediction.engine,
-        "image": {"width": image.width or prediction.extra.get("width"), "height": image.height or prediction.extra.get("height")},
+        "image": _size(image, prediction),
         "results": _results(model, prediction),
     }
     if include_raw:
@@ -103,6 +103,14 @@ def _predict(req, backend, model: catalog.Model, image: ImageInput, options: dic
     except Exception:
         credits.refund(use_row, "internal_error")
         raise  # logged as a 500 by the HTTP layer: it is a bug, but the caller doesn't pay for it
+
+
+def _size(image: ImageInput, prediction: Prediction) -> dict:
+    """The size the coordinates refer to: the backend's when it says (a fetched URL, an EXIF-rotated
+    photo), else the one read from the header; None for a URL nobody here fetched."""
+    if prediction.extra.get("width") and prediction.extra.get("height"):
+        return {"width": prediction.extra["width"], "height": prediction.extra["height"]}
+    return {"width": image.width, "height": image.height}
 
 
 def _results(model: catalog.Model, prediction: Prediction) -> dict:

@@ -31,7 +31,7 @@ export class ApiError extends Error {
   }
 }
 
-export function signInUrl() {
+function signInUrl() {
   return `/login?next=${encodeURIComponent(location.pathname + location.search)}`;
 }
 
@@ -103,14 +103,4 @@ export function upload(path, formData, { onProgress, onUploaded } = {}) {
     };
     xhr.send(formData);
   });
-}
-
-// The current user, or null when signed out (no redirect).
-export async function currentUser() {
-  try {
-    return (await api("/api/auth/me", { redirectOn401: false })).user;
-  } catch (error) {
-    if (error.status === 401) return null;
-    throw error;
-  }
 }

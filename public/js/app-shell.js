@@ -59,6 +59,7 @@ export async function startApp({ base, sections, defaultSection, allowed = () =>
   $("#user-name").textContent = `${app.user.first_name} ${app.user.last_name}`;
   $("#sign-out").addEventListener("click", () => signOut("/"));
   if (!allowed(app.user)) {
+    document.body.classList.add("not-allowed");
     $("#not-allowed").hidden = false;
     $(".app-nav").hidden = true;
     return app;

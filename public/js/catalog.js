@@ -24,3 +24,10 @@ export async function loadModels() {
 export async function loadPacks() {
   return (await api("/api/billing/packs", { redirectOn401: false })).packs;
 }
+
+// slug -> the model's name, for lists that only carry slugs (a slug stays as it is if unknown).
+export async function modelNamer() {
+  const models = await loadModels().catch(() => []);
+  const names = new Map(models.map((m) => [m.slug, m.name]));
+  return Object.assign((slug) => names.get(slug) || slug, { models });
+}

@@ -19,7 +19,7 @@ export function color(i) {
 }
 
 // Draw (or redraw) a chart on a canvas; config is Chart.js's {type, data, options}.
-export async function drawChart(canvas, config) {
+async function drawChart(canvas, config) {
   const Chart = await loadChartJs();
   Chart.defaults.font.family = getComputedStyle(document.body).fontFamily;
   Chart.defaults.color = "#545d6b";

@@ -40,14 +40,14 @@ function fields(form) {
   return [...form.elements].filter((el) => el.name && el.id && el.type !== "submit" && el.type !== "button");
 }
 
-export function clearErrors(form) {
+function clearErrors(form) {
   fields(form).forEach((input) => showFieldError(input, ""));
   const formError = form.querySelector(".form-error");
   if (formError) formError.textContent = "";
 }
 
 // Put an error where it belongs: next to its field, or above the buttons.
-export function showError(form, error) {
+function showError(form, error) {
   const input = error.field && form.elements[error.field];
   if (input && input.id) {
     showFieldError(input, error.message);

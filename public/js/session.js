@@ -3,7 +3,7 @@
 import { api } from "./api.js";
 
 // Only same-site paths: "/dashboard/usage", never "//evil.example" or "https://...".
-export function nextPath() {
+function nextPath() {
   const next = new URLSearchParams(location.search).get("next") || "";
   return /^\/(?![/\\])/.test(next) ? next : "/dashboard";
 }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import bcrypt
@@ -432,6 +433,19 @@ def test_ten_failed_logins_block_the_eleventh_even_with_the_right_password(clien
     assert other.post("/api/auth/login", json={"email": "other@example.com", "password": PASSWORD}, ip="198.51.100.10").status_code == 200
 
 
+def test_concurrent_guesses_cannot_get_past_ten(client, new_client, user, settings):
+    """The limit holds under a burst: at most 10 wrong guesses are ever checked per window."""
+    settings(BCRYPT_ROUNDS="8")  # slow enough for the guesses to overlap
+
+    def guess(i):
+        return new_client().post("/api/auth/login", json={"email": user["email"], "password": f"guess number {i}"}, ip="198.51.100.40")
+
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        statuses = sorted(r.status_code for r in pool.map(guess, range(40)))
+    assert statuses.count(401) <= 10 and statuses.count(429) >= 30, statuses
+    assert new_client().post("/api/auth/login", json={"email": user["email"], "password": PASSWORD}, ip="198.51.100.40").status_code == 429
+
+
 def test_nine_failures_do_not_block(client, anon, user):
     for _ in range(9):
         anon.post("/api/auth/login", json={"email": user["email"], "password": "not the password"})
@@ -543,16 +557,3 @@ def test_promote_command_errors(client, capsys):
     assert "usage" in capsys.readouterr().err
     assert db.collection("users").count_documents({}) == 0
 
-
-def test_concurrent_guesses_cannot_get_past_ten(client, new_client, user, settings):
-    """The limit holds under a burst: at most 10 wrong guesses are ever checked per window."""
-    settings(BCRYPT_ROUNDS="8")  # slow enough for the guesses to overlap
-    from concurrent.futures import ThreadPoolExecutor
-
-    def guess(i):
-        return new_client().post("/api/auth/login", json={"email": user["email"], "password": f"guess number {i}"}, ip="198.51.100.40")
-
-    with ThreadPoolExecutor(max_workers=16) as pool:
-        statuses = sorted(r.status_code for r in pool.map(guess, range(40)))
-    assert statuses.count(401) <= 10 and statuses.count(429) >= 30, statuses
-    assert new_client().post("/api/auth/login", json={"email": user["email"], "password": PASSWORD}, ip="198.51.100.40").status_code == 429

@@ -62,6 +62,13 @@ def test_slow_then_ok_recovers(client, user, sentisight):
     assert r.status_code == 200 and r.json()["credits_remaining"] == 48
 
 
+def test_calls_work_again_when_sentisight_is_back(client, user, sentisight):
+    sentisight.fail("refused")
+    assert post_image(client).status_code == 502
+    sentisight.fail(None)  # listening again on the same port
+    assert post_image(client).json()["credits_remaining"] == 48
+
+
 def test_sentisight_refusing_our_token_is_not_shown_to_the_caller(client, user, sentisight, settings):
     settings(SENTISIGHT_API_TOKEN="sk-wrong-token-0123")
     r = post_image(client)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import json
 import re
+from pathlib import Path
 
 import pytest
 from PIL import Image, ImageDraw
@@ -134,7 +135,7 @@ def test_a_customer_from_sign_up_to_account_deletion(open_page, photo):
     # Export: a JSON download of the account.
     with page.expect_download() as download:
         page.click("#export-button")
-    exported = json.loads(open(download.value.path()).read())
+    exported = json.loads(Path(download.value.path()).read_text())
     assert exported["profile"]["email"] == email
     assert exported["profile"]["notifications"]["marketing"] is True
     assert len([row for row in exported["ledger"] if row["kind"] == "use"]) == 2
@@ -188,6 +189,37 @@ def test_forms_validate_inline_and_show_server_errors_by_their_field(open_page):
     page.fill("#confirm_password", "another good password")
     page.click("#password-form button[type=submit]")
     page.wait_for_selector("#current_password-error:has-text('not right')")
+
+
+def test_a_forgotten_password_is_reset_through_the_mailed_link(open_page, site_server):
+    page = open_page("/")
+    email = sign_up(page)
+    page.click("#sign-out")
+    page.wait_for_url(re.compile(r"/$"))
+    page.goto("/login")
+    page.click("text=Forgot your password?")
+    page.fill("#email", email)
+    page.click("#forgot-form button[type=submit]")
+    page.wait_for_selector("#forgot-sent:visible")
+    mail = site_server.database["outbox"].find_one({"to": email, "template": "password_reset"})
+    link = re.search(r"/reset\?token=\S+", mail["text"]).group(0)
+
+    page.goto(link)
+    page.fill("#new_password", "a brand new password")
+    page.fill("#confirm_password", "a brand new password")
+    page.click("#reset-form button[type=submit]")
+    page.wait_for_selector("#reset-done:visible")
+    page.click("#reset-done a")
+    page.fill("#email", email)
+    page.fill("#password", "a brand new password")
+    page.click("#login-form button[type=submit]")
+    page.wait_for_url("**/dashboard")
+
+    page.goto(link)  # a link works once
+    page.fill("#new_password", "yet another password")
+    page.fill("#confirm_password", "yet another password")
+    page.click("#reset-form button[type=submit]")
+    page.wait_for_selector("#reset-form .form-error:has-text('invalid or has expired')")
 
 
 def test_a_failed_run_is_explained_and_not_charged(open_page, photo, fake_sentisight):
@@ -251,3 +283,22 @@ def test_public_pages(open_page):
     assert response.status == 404
     assert "Page not found" in page.text_content("h1")
     screenshot(page, "not-found")
+
+
+def test_the_dashboard_weighs_under_150_kb_without_the_chart_library(open_page):
+    page = open_page("/")
+    sign_up(page)
+    loaded: dict[str, int] = {}
+
+    def record(response):
+        if response.ok and response.request.resource_type in ("document", "stylesheet", "script"):
+            loaded[response.url] = len(response.body())
+
+    page.on("response", record)
+    page.reload()
+    for section in ("usage", "tokens", "billing", "settings", "run"):
+        page.click(f".app-nav a[data-section={section}]")
+        page.wait_for_selector(f"section[data-section={section}][data-ready]")
+    own = {url: size for url, size in loaded.items() if "/vendor/" not in url}
+    assert any(url.endswith("/js/dashboard/settings.js") for url in own)
+    assert sum(own.values()) < 150_000, own

@@ -88,6 +88,29 @@ def answer(model: str, w: int, h: int, query: dict) -> list | None:
     return None
 
 
+def _json_or_none(body: bytes, ctype: str):
+    try:
+        return json.loads(body) if ctype == "application/json" else None
+    except ValueError:
+        return None
+
+
+def _image_size(record: dict):
+    """((width, height), None) for an image SentiSight could read, else (None, (status, text))."""
+    if record["content_type"] == "application/octet-stream":
+        try:
+            image = Image.open(io.BytesIO(record["body"]))
+            image.load()  # a real model decodes every pixel
+            return image.size, None
+        except Exception:
+            return None, (400, "Could not decode the image")
+    if record["content_type"] == "application/json":
+        if isinstance(record["json"], dict) and isinstance(record["json"].get("url"), str):
+            return URL_IMAGE_SIZE, None
+        return None, (400, 'Expected JSON {"url": ...}')
+    return None, (415, "Send the image as application/octet-stream or a JSON url")
+
+
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False  # stop() must not wait for a handler that is sleeping on purpose
@@ -119,7 +142,8 @@ class FakeSentiSight:
         self._release.clear()
         self._server = _Server((self.host, self.port), self._handler_class())
         self.port = self._server.server_address[1]
-        threading.Thread(target=self._server.serve_forever, name="fake-sentisight", daemon=True).start()
+        # a short poll interval: stop() waits for the loop to notice, and tests stop a fake each
+        threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, name="fake-sentisight", daemon=True).start()
         return self
 
     def stop(self) -> None:
@@ -171,8 +195,9 @@ class FakeSentiSight:
                 parts = urlsplit(self.path)
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 match = PATH.match(parts.path)
+                ctype = self.headers.get_content_type()
                 record = {"model": match.group(1) if match else None, "path": parts.path, "query": parse_qs(parts.query),
-                          "headers": dict(self.headers), "content_type": self.headers.get_content_type(), "body": body, "json": None}
+                          "headers": dict(self.headers), "content_type": ctype, "body": body, "json": _json_or_none(body, ctype)}
                 with fake._lock:
                     fake.requests.append(record)
                 if self.headers.get("X-Auth-token") != fake.token:
@@ -188,31 +213,13 @@ class FakeSentiSight:
                     return self._send(200, b"<html><body>502 Bad Gateway</body></html>", "text/html")
                 if mode == "wrong_shape":
                     return self._send(200, b'{"predictions": "not what you expected"}', "application/json")
-                size = self._image_size(record, body)
-                if size is None:
-                    return None
+                size, refusal = _image_size(record)
+                if refusal:
+                    return self._text(*refusal)
                 result = answer(match.group(1), *size, record["query"])
                 if result is None:
                     return self._text(404, f"Model {match.group(1)} not found")
                 return self._send(200, json.dumps(result).encode(), "application/json")
-
-            def _image_size(self, record: dict, body: bytes):
-                if record["content_type"] == "application/octet-stream":
-                    try:
-                        image = Image.open(io.BytesIO(body))
-                        image.load()  # a real model decodes every pixel
-                        return image.size
-                    except Exception:
-                        return self._text(400, "Could not decode the image")
-                if record["content_type"] == "application/json":
-                    try:
-                        record["json"] = json.loads(body)
-                        if isinstance(record["json"]["url"], str):
-                            return URL_IMAGE_SIZE
-                    except (ValueError, KeyError, TypeError):
-                        pass
-                    return self._text(400, "Expected JSON {\"url\": ...}")
-                return self._text(415, "Send the image as application/octet-stream or a JSON url")
 
         return Handler
 

@@ -102,7 +102,12 @@ def test_dynamic_segment_is_passed_as_query_parameter(site):
 
 def test_dynamic_segment_keeps_the_callers_query_string(site):
     r = site.get("/api/tokens/abc?expand=1")
-    assert r.json()["query"] == "expand=1&id=abc"
+    assert r.json()["query"] == "id=abc&expand=1"
+
+
+def test_path_segment_wins_over_a_query_parameter_of_the_same_name(site):
+    r = site.get("/api/tokens/abc?id=other")
+    assert r.json()["query"].startswith("id=abc&")
 
 
 def test_several_dynamic_segments_in_one_path(site):

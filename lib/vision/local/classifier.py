@@ -30,7 +30,6 @@ TOP_K = 5
 class Classifier:
     network: Any  # efficientnet.Network
     labels: list[str]
-    blas: Any  # threadpoolctl.ThreadpoolController
 
 
 def unavailable_reason() -> str | None:
@@ -38,7 +37,7 @@ def unavailable_reason() -> str | None:
 
 
 def load() -> Classifier:
-    from threadpoolctl import ThreadpoolController
+    from threadpoolctl import threadpool_limits
 
     from lib.vision.local import efficientnet
     from lib.vision.local.torch_pickle import load_state_dict
@@ -49,7 +48,12 @@ def load() -> Classifier:
     labels = [line for line in text.splitlines() if line and not line.startswith("#")]
     if len(labels) != network.fc[1].shape[0]:
         raise ValueError(f"{len(labels)} class names for {network.fc[1].shape[0]} outputs")
-    return Classifier(network, labels, ThreadpoolController())
+    # The network's matmuls are small: extra BLAS threads gain little, and on a busy 2-core
+    # machine (a threaded dev server, tests alongside) OpenBLAS threads fighting for the cores
+    # made a call 5-8 times slower. One thread is steady. This is process-wide (a per-call limit
+    # would race between concurrent calls); nothing else here leans on BLAS.
+    threadpool_limits(limits=1, user_api="blas")
+    return Classifier(network, labels)
 
 
 def predict(classifier: Classifier, img, options: dict) -> Prediction:
@@ -57,11 +61,7 @@ def predict(classifier: Classifier, img, options: dict) -> Prediction:
 
     from lib.vision.local import efficientnet
 
-    # These matmuls are small: extra BLAS threads gain little, and on a busy 2-core machine
-    # (a threaded dev server, tests alongside) they fought for the cores and made a call
-    # several times slower. One thread is steady.
-    with classifier.blas.limit(limits=1, user_api="blas"):
-        logits = efficientnet.forward(classifier.network, preprocess(img))
+    logits = efficientnet.forward(classifier.network, preprocess(img))
     probabilities = np.exp(logits - logits.max())
     probabilities /= probabilities.sum()
     best = np.argsort(-probabilities)[:TOP_K]

@@ -4,9 +4,11 @@ import { api } from "../api.js";
 import { $, h, replace } from "../dom.js";
 import { money, number } from "../format.js";
 import { dailyChart, horizontalBarChart } from "../charts.js";
+import { modelNamer } from "../catalog.js";
 
 export async function mount(section) {
   const period = $("#stats-period", section);
+  const modelName = await modelNamer();
 
   async function refresh() {
     const days = period.querySelector("input:checked").value;
@@ -28,7 +30,7 @@ export async function mount(section) {
       dailyChart($("#chart-revenue", section), dates, [{ label: "Net revenue (USD)", data: revenue.daily.map((d) => d.net_cents / 100) }]),
       dailyChart($("#chart-new-users", section), dates, [{ label: "New users", data: users.new_daily.map((d) => d.count) }]),
       dailyChart($("#chart-calls", section), dates, [{ label: "Calls", data: usage.daily.map((d) => d.calls) }, { label: "Failed", data: usage.daily.map((d) => d.failed) }]),
-      horizontalBarChart($("#chart-admin-models", section), usage.by_model.map((m) => m.model), usage.by_model.map((m) => m.credits), "Credits"),
+      horizontalBarChart($("#chart-admin-models", section), usage.by_model.map((m) => modelName(m.model)), usage.by_model.map((m) => m.credits), "Credits"),
     ]);
   }
 

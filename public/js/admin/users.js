@@ -6,6 +6,7 @@ import { capitalize, credits, date, dateTime, money, number } from "../format.js
 import { bindForm, field, setStatus } from "../forms.js";
 import { confirmAction } from "../dialog.js";
 import { dataTable, pagedTable } from "../tables.js";
+import { modelNamer } from "../catalog.js";
 
 const fullName = (u) => `${u.first_name} ${u.last_name}`.trim() || u.email;
 const badge = (kind, text) => h("span", { class: `badge ${kind}` }, text);
@@ -14,7 +15,7 @@ const accessBadges = (u) => [u.role === "admin" ? badge("admin", "Admin") : null
 function adjustForm(user, onDone) {
   const form = h("form", { class: "form", id: "adjust-form", novalidate: true },
     h("div", { class: "field-row" },
-      field({ id: "adjust-amount", name: "amount", label: "Credits to add (negative to remove)", type: "number", step: 1, min: -1000000, max: 1000000, required: true }),
+      field({ id: "adjust-amount", name: "amount", label: "Credits", hint: "Positive to add, negative to remove.", type: "number", step: 1, min: -1000000, max: 1000000, required: true }),
       field({ id: "adjust-reason", name: "reason", label: "Reason", type: "text", maxlength: 500, required: true, hint: "Saved in the ledger and the audit log." })),
     h("p", { class: "form-error", role: "alert" }),
     h("div", { class: "form-actions" }, h("button", { type: "submit", class: "primary" }, "Adjust credits"), h("p", { class: "form-status", "aria-live": "polite" })));
@@ -25,7 +26,7 @@ function adjustForm(user, onDone) {
   return form;
 }
 
-function detailView(detail, { back, reload }) {
+function detailView(detail, { back, reload, modelName }) {
   const { user } = detail;
   const status = h("p", { class: "form-status", "aria-live": "polite" });
   async function setDisabled(disabled) {
@@ -68,7 +69,7 @@ function detailView(detail, { back, reload }) {
     h("h3", {}, "Recent usage"),
     detail.recent_usage.length ? dataTable({ label: "Recent usage", rows: detail.recent_usage, columns: [
       { label: "Time", cell: (r) => dateTime(r.created_at) },
-      { label: "Model", cell: (r) => r.model },
+      { label: "Model", cell: (r) => modelName(r.model) },
       { label: "Source", cell: (r) => (r.source === "api" ? "API" : "Dashboard") },
       { label: "Image URL", cell: (r) => r.image_url || "—" },
       { label: "Status", cell: (r) => badge(r.status, capitalize(r.status)) },
@@ -89,6 +90,7 @@ function detailView(detail, { back, reload }) {
 }
 
 export async function mount(section) {
+  const modelName = await modelNamer();
   const listView = $("#user-list-view", section);
   const detailBox = $("#user-detail", section);
   const search = $("#user-search", section);
@@ -100,7 +102,7 @@ export async function mount(section) {
   }
 
   function showDetail(detail, message) {
-    replace(detailBox, detailView(detail, { back: showList, reload: showDetail }));
+    replace(detailBox, detailView(detail, { back: showList, reload: showDetail, modelName }));
     if (message) setStatus($(".form-status", detailBox), message);
     listView.hidden = true;
     detailBox.hidden = false;
@@ -138,5 +140,5 @@ export async function mount(section) {
     table.reload(true);
   });
   await table.reload();
-  return { show: () => detailBox.hidden && table.reload() };
+  return { show: showList };
 }

@@ -175,6 +175,7 @@ export async function mount(section, app) {
         h("span", {}, `Engine: ${response.engine}${size}`)),
       resultView(response, file ? previewUrl : null));
     resultBox.dataset.model = model.slug;
+    if (resultBox.getBoundingClientRect().top > innerHeight) resultBox.scrollIntoView({ block: "start" });
   }
 
   form.addEventListener("submit", async (event) => {

@@ -3,7 +3,7 @@
 import { api } from "../api.js";
 import { $, h, replace } from "../dom.js";
 import { capitalize, credits, dateTime, number } from "../format.js";
-import { loadModels } from "../catalog.js";
+import { modelNamer } from "../catalog.js";
 import { dailyChart, doughnutChart, horizontalBarChart } from "../charts.js";
 import { pagedTable } from "../tables.js";
 
@@ -36,10 +36,8 @@ function callsTable(section, modelName) {
 }
 
 export async function mount(section, app) {
-  const models = await loadModels().catch(() => []);
-  const names = new Map(models.map((m) => [m.slug, m.name]));
-  const modelName = (slug) => names.get(slug) || slug;
-  $("#calls-model", section).append(...models.map((m) => h("option", { value: m.slug }, m.name)));
+  const modelName = await modelNamer();
+  $("#calls-model", section).append(...modelName.models.map((m) => h("option", { value: m.slug }, m.name)));
   const table = callsTable(section, modelName);
   const period = $("#usage-period", section);
 
