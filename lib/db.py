@@ -97,7 +97,7 @@ def ensure_indexes(db: Database | None = None) -> None:
 
 
 def transaction(callback):
-    """Run callback(session) in a transaction; with_transaction retries transient conflicts."""
+    """Run callback(session) in one transaction; with_transaction retries transient write conflicts."""
     with client().start_session() as session:
         return session.with_transaction(callback)
 

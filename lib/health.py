@@ -18,5 +18,6 @@ def backends() -> dict[str, str]:
 
 def status(req) -> Response:
     up = db.ping()
+    req.database_down = not up
     body = {"status": "ok" if up else "degraded", "version": lib.__version__, "database": "ok" if up else "down", "backends": backends()}
     return Response.json(body, 200 if up else 503)

@@ -73,6 +73,7 @@ def endpoint(*, auth: str | None = None, csrf: bool = True, **handlers):
         except ApiError as err:
             response = error_response(err)
         except (ServerSelectionTimeoutError, ConnectionFailure):
+            req.database_down = True
             log.exception("database unavailable during %s %s", req.method, req.path)
             response = error_response(ApiError(503, "database_unavailable", "The service is temporarily unavailable. Try again in a moment."))
         except Exception:
@@ -82,7 +83,7 @@ def endpoint(*, auth: str | None = None, csrf: bool = True, **handlers):
         response.headers.update(security.headers())
         response.headers["X-Request-Id"] = req.id
         body = b"" if req.method == "HEAD" else response.body
-        if response.status != 503:
+        if not req.database_down:  # writing the log line would only wait for the same timeout again
             requestlog.write(req, response.status, (time.perf_counter() - started) * 1000)
         start_response(response.wsgi_status(), response.wsgi_headers())
         return [body]

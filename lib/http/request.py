@@ -27,6 +27,7 @@ class Request:
         self.caller = None  # set by lib.http.auth
         self.response_headers: dict[str, str] = {}  # extra headers any layer may add
         self.log_extra: dict = {}  # extra fields for the request log row
+        self.database_down = False  # set when the database could not be reached: skip the log write
 
     @cached_property
     def headers(self) -> dict[str, str]:
