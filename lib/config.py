@@ -137,6 +137,8 @@ def load(env=None) -> Settings:
         missing = [name for name in PRODUCTION_REQUIRED if not env.get(name, "").strip()]
         if missing:
             raise ConfigError(f"Missing required setting(s) for production: {', '.join(missing)}")
+        if len(env["JWT_SECRET"].strip()) < 32:
+            raise ConfigError("JWT_SECRET must be at least 32 characters in production (e.g. `python -c 'import secrets; print(secrets.token_urlsafe(48))'`)")
     data_dir = Path(env.get("DATA_DIR", "").strip() or ROOT / ".data")
     stripe_key = env.get("STRIPE_SECRET_KEY", "").strip()
     # Pasted secrets often carry a trailing newline, which breaks signature checks.

@@ -15,7 +15,6 @@ from pymongo import ReturnDocument
 from lib import db
 from lib.errors import ApiError
 
-KINDS = ("signup_bonus", "use", "refund", "purchase", "purchase_refund", "adjustment")
 USER_FIELDS = {"credits": 1, "email": 1, "first_name": 1, "notifications": 1, "session_version": 1, "disabled": 1}
 
 

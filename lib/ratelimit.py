@@ -12,6 +12,8 @@ from pymongo.errors import DuplicateKeyError
 from lib import db
 from lib.errors import rate_limited
 
+clock = time.time  # the windows' clock; tests pin it away from window edges
+
 
 def _window(key: str, window_seconds: int, now: float) -> tuple[str, int]:
     start = int(now // window_seconds) * window_seconds
@@ -26,7 +28,7 @@ def window_id(key: str, window_seconds: int, now: float) -> str:
 
 def hit(key: str, window_seconds: int, now: float | None = None) -> tuple[int, int]:
     """Count one event in the current window; returns (count so far, window reset time)."""
-    now = time.time() if now is None else now
+    now = clock() if now is None else now
     doc_id, reset = _window(key, window_seconds, now)
     update = {"$inc": {"count": 1}, "$setOnInsert": {"expires_at": datetime.fromtimestamp(reset, UTC)}}
     for _ in range(2):  # two first hits may race on the upsert: the loser retries as an update
@@ -47,7 +49,7 @@ def release(key: str, window_seconds: int, now: float) -> None:
 
 
 def count(key: str, window_seconds: int, now: float | None = None) -> tuple[int, int]:
-    now = time.time() if now is None else now
+    now = clock() if now is None else now
     doc_id, reset = _window(key, window_seconds, now)
     doc = db.collection("ratelimits").find_one({"_id": doc_id}, {"count": 1})
     return (doc["count"] if doc else 0), reset
@@ -57,7 +59,7 @@ def enforce(key: str, limit: int, window_seconds: int, message: str = "Too many 
     """Count this request and refuse it (429 with Retry-After) once over the limit."""
     used, reset = hit(key, window_seconds)
     if used > limit:
-        raise rate_limited(reset - time.time(), message)
+        raise rate_limited(reset - clock(), message)
 
 
 def attempt(key: str, limit: int, window_seconds: int, message: str):
@@ -66,7 +68,7 @@ def attempt(key: str, limit: int, window_seconds: int, message: str):
     Counting first means a burst of parallel guesses can't all slip in under the
     limit; taking successes back keeps the window a count of failures.
     """
-    now = time.time()
+    now = clock()
     used, reset = hit(key, window_seconds, now)
     if used > limit:
         raise rate_limited(reset - now, message)

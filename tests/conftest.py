@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import time
 import uuid
 from pathlib import Path
 
@@ -22,7 +23,7 @@ os.environ.update({
     "MONGODB_TIMEOUT_MS": "3000",
 })
 
-from lib import config, credits, db  # noqa: E402
+from lib import config, credits, db, ratelimit  # noqa: E402
 from local import embedded_db  # noqa: E402
 from local.router import Router  # noqa: E402
 from tests.client import Client  # noqa: E402
@@ -85,3 +86,11 @@ def client(database, router):
 def anon(database, router):
     """A second client with its own cookie jar."""
     return Client(router)
+
+
+@pytest.fixture(autouse=True)
+def rate_limit_clock(monkeypatch):
+    """Rate-limit windows (a minute to a day) all start as the test starts: no test straddles a window edge."""
+    start = time.time()
+    base = (int(start // 86400) + 1) * 86400 + 1  # just after tomorrow's midnight, in the future so TTLs don't purge
+    monkeypatch.setattr(ratelimit, "clock", lambda: base + (time.time() - start))

@@ -79,7 +79,7 @@ def load_user(req) -> dict:
     if caller is None:
         raise unauthorized()
     user = db.collection("users").find_one({"_id": caller.user_id})
-    if not user or user.get("disabled") or user.get("deleted"):
+    if not user or user.get("disabled"):
         raise unauthorized(SESSION_EXPIRED if caller.source == "dashboard" else "Invalid API token.",
                            "session_invalid" if caller.source == "dashboard" else "invalid_token")
     if caller.source == "dashboard" and user.get("session_version", 0) != caller.session_version:

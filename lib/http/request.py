@@ -93,8 +93,10 @@ class Request:
                 raise ApiError(415, "unsupported_media_type", "Send the body as JSON with 'Content-Type: application/json'.")
             try:
                 value = json.loads(self.body or b"null")
-            except (ValueError, UnicodeDecodeError):
-                raise bad_request("invalid_json", "The body is not valid JSON.") from None
+                # JSON may spell lone surrogates ("\\ud800") that no string can be stored or hashed as.
+                json.dumps(value, ensure_ascii=False).encode()
+            except (ValueError, UnicodeError, RecursionError):
+                raise bad_request("invalid_json", "The body is not valid JSON (or is nested too deeply).") from None
             if not isinstance(value, dict):
                 raise bad_request("invalid_json", "The body must be a JSON object.")
             self.__dict__["_json"] = value

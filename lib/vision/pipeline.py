@@ -67,7 +67,7 @@ def _wants_png(req, model: catalog.Model) -> bool:
 
 def _caller_filter(caller) -> dict:
     """What lib.http.load_user would check, as a filter on the debit's update."""
-    match = {"disabled": {"$ne": True}, "deleted": {"$ne": True}}
+    match = {"disabled": {"$ne": True}}
     if caller.source == "dashboard":
         # load_user reads a missing version as 0, so version 0 also matches a document without one
         match["session_version"] = caller.session_version or {"$in": [0, None]}

@@ -456,3 +456,27 @@ def test_session_route_refuses_a_cookie_write_from_elsewhere(signed_in):
 def test_csrf_is_checked_only_for_cookie_callers_on_session_routes(database):
     app = endpoint(POST=lambda req: {}, auth="session")
     assert_error(Client(app, origin=None).post("/api/test", json={}), 401, "unauthenticated")
+
+
+def test_lone_surrogate_in_json_is_a_400_not_a_500(client):
+    body = b'{"email": "a@example.com", "password": "\\ud800abcdefghij"}'
+    r = client.post("/api/auth/login", data=body, headers={"content-type": "application/json"})
+    assert r.status_code == 400 and r.error_code == "invalid_json"
+
+
+def test_deeply_nested_json_is_a_400_not_a_500(client):
+    body = b"[" * 100_000 + b"]" * 100_000
+    r = client.post("/api/auth/login", data=body, headers={"content-type": "application/json"})
+    assert r.status_code == 400 and r.error_code == "invalid_json"
+
+
+def test_api_and_static_responses_carry_the_same_csp():
+    """The CSP lives in lib/http (functions) and vercel.json (pages): the two must not drift."""
+    import json as jsonlib
+    from pathlib import Path
+
+    from lib.http import security
+
+    vercel = jsonlib.loads((Path(__file__).resolve().parents[2] / "vercel.json").read_text())
+    static = {h["key"]: h["value"] for rule in vercel["headers"] for h in rule["headers"]}
+    assert static["Content-Security-Policy"] == security.CSP

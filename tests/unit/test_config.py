@@ -196,3 +196,9 @@ def test_settings_are_read_once_and_reload_rereads(settings):
     after = settings(SIGNUP_CREDITS="7")
     assert before.signup_credits == 50 and after.signup_credits == 7
     assert config.settings() is after
+
+
+def test_production_refuses_a_short_jwt_secret():
+    env = {**PRODUCTION, "JWT_SECRET": "short"}
+    with pytest.raises(config.ConfigError, match="JWT_SECRET"):
+        config.load(env)
