@@ -45,14 +45,14 @@ class CommandRecorder(monitoring.CommandListener):
     def failed(self, event):
         pass
 
-    def record(self, call) -> list[tuple[str, str | None]]:
-        """Run call() and return the commands it sent."""
+    def record(self, call) -> tuple[object, list[tuple[str, str | None]]]:
+        """Run call(); returns what it returned and the commands it sent."""
         self.commands, self.on = [], True
         try:
-            call()
+            result = call()
         finally:
             self.on = False
-        return list(self.commands)
+        return result, list(self.commands)
 
 
 COMMANDS = CommandRecorder()
@@ -84,7 +84,7 @@ from local import embedded_db  # noqa: E402
 from local.router import Router  # noqa: E402
 from tests.client import Client  # noqa: E402
 from tests.fakes.sentisight import FakeSentiSight  # noqa: E402
-from tests.fixtures.accounts import PASSWORD, sign_up  # noqa: E402
+from tests.fixtures.accounts import PASSWORD, sign_up  # noqa: E402, F401 (PASSWORD: for the benches that sign in)
 from tests.fixtures.sentisight import image_bytes  # noqa: E402
 
 

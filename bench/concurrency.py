@@ -79,9 +79,7 @@ def in_process(n: int) -> list[Figure]:
         own.cookies = dict(c.cookies)
         return _setup.vision_call(own, image).status_code
 
-    outcome = []
-    commands = _setup.COMMANDS.record(lambda: outcome.extend(_at_once(n, call)))
-    statuses, latencies, wall = outcome
+    (statuses, latencies, wall), commands = _setup.COMMANDS.record(lambda: _at_once(n, call))
     # Each debit attempt is one findAndModify on users; more than one per call means conflicts and retries.
     attempts = sum(1 for name, target in commands if name == "findAndModify" and target == "users") / n
     aborted = sum(1 for name, _ in commands if name == "abortTransaction")

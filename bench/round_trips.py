@@ -45,9 +45,8 @@ def run() -> list[Figure]:
     for label, call in requests_to_measure():
         warm = call()
         assert warm.status_code < 300, f"{label}: {warm.status_code} {warm.text}"
-        results = []
-        commands = COMMANDS.record(lambda call=call: results.append(call()))
-        assert results[0].status_code < 300, f"{label}: {results[0].status_code} {results[0].text}"
+        result, commands = COMMANDS.record(call)
+        assert result.status_code < 300, f"{label}: {result.status_code} {result.text}"
         without_log = [c for c in commands if c[1] != "request_log"]
         print(f"  {label:<22} {len(commands)} with the request log, {len(without_log)} without: {' '.join(map(_label, commands))}")
         if label in TARGETS:

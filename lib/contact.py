@@ -9,11 +9,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from bson import ObjectId
-from bson.errors import InvalidId
-
-from lib import db, mail, ratelimit, sessions, validation
+from lib import db, mail, ratelimit, validation
 from lib.http import Response
+from lib.http.auth import optional_user
 
 PER_IP_PER_HOUR = 5
 MAILS_PER_ADDRESS_PER_DAY = 3  # confirmations to one address, whoever sends the messages
@@ -27,22 +25,6 @@ def mail_counter_key(email: str) -> str:
     return f"contact-mail:{email}"
 
 
-def _signed_in_user_id(req) -> ObjectId | None:
-    """The sender's account when a current session cookie came along; otherwise None."""
-    raw = req.cookies.get(sessions.COOKIE_NAME)
-    claims = sessions.decode(raw) if raw else None
-    if not claims:
-        return None
-    try:
-        uid = ObjectId(claims["sub"])
-    except InvalidId:
-        return None
-    user = db.collection("users").find_one({"_id": uid}, {"session_version": 1, "disabled": 1})
-    if not user or user.get("disabled") or user.get("session_version", 0) != claims["sv"]:
-        return None
-    return uid
-
-
 def submit(req) -> Response:
     body = validation.only(req.json(), {"name", "email", "subject", "message"})
     doc = {
@@ -53,9 +35,9 @@ def submit(req) -> Response:
     }
     # Counted after validation: only messages that would be stored and mailed use up the allowance.
     ratelimit.enforce(f"contact:{req.client_ip}", PER_IP_PER_HOUR, 3600, TOO_MANY)
-    user_id = _signed_in_user_id(req)
-    if user_id:
-        doc["user_id"] = user_id
+    user = optional_user(req)  # a signed-in sender's message is linked to the account (export, deletion)
+    if user:
+        doc["user_id"] = user["_id"]
     doc["created_at"] = datetime.now(UTC)
     doc["_id"] = db.collection("messages").insert_one(doc).inserted_id
     reference = str(doc["_id"])[-8:].upper()

@@ -83,22 +83,24 @@ def refund(use_row: dict, reason: str = "") -> int | None:
     return db.transaction(callback)
 
 
-def open_account(user: dict, bonus: int) -> dict:
-    """Insert a new user holding `bonus` credits together with its signup_bonus row.
+def open_account(user: dict, bonus: int, *, session=None) -> dict:
+    """Insert a new user holding `bonus` credits together with its signup_bonus row (none for 0).
 
     Raises pymongo's DuplicateKeyError when the email is taken; then nothing is written.
+    Pass `session` to join a transaction the caller already runs (sign-up records the bonus in it).
     """
 
     def callback(session):
         doc = {**user, "credits": bonus}
         doc["_id"] = db.collection("users").insert_one(doc, session=session).inserted_id
-        db.collection("ledger").insert_one(
-            {"user_id": doc["_id"], "kind": "signup_bonus", "delta": bonus, "balance_after": bonus, "created_at": _now()},
-            session=session,
-        )
+        if bonus:  # no row for a change that did not happen (a re-registration gets no bonus)
+            db.collection("ledger").insert_one(
+                {"user_id": doc["_id"], "kind": "signup_bonus", "delta": bonus, "balance_after": bonus, "created_at": _now()},
+                session=session,
+            )
         return doc
 
-    return db.transaction(callback)
+    return callback(session) if session is not None else db.transaction(callback)
 
 
 def grant(user_id: ObjectId, amount: int, kind: str, *, session=None, **ref) -> tuple[dict, dict]:
@@ -120,13 +122,21 @@ def grant(user_id: ObjectId, amount: int, kind: str, *, session=None, **ref) -> 
     return entry, user
 
 
-def adjust(user_id: ObjectId, delta: int, admin_id: ObjectId, reason: str) -> tuple[dict, dict]:
-    """An administrator's correction; it may not take the balance below zero."""
+def adjust(user_id: ObjectId, delta: int, admin_id: ObjectId, reason: str, *, session=None) -> tuple[dict, dict]:
+    """An administrator's correction; it may not take the balance below zero.
+
+    Pass `session` to join a transaction the caller already runs, so the
+    adjustment commits together with the caller's audit row or not at all.
+    """
     match = {"_id": user_id} if delta >= 0 else {"_id": user_id, "credits": {"$gte": -delta}}
     row = {"kind": "adjustment", "admin_id": admin_id, "reason": reason}
-    user, entry = db.transaction(lambda s: _change(match, delta, row, session=s))
+
+    def apply(s):
+        return _change(match, delta, row, session=s)
+
+    user, entry = apply(session) if session is not None else db.transaction(apply)
     if user is None:
-        current = db.collection("users").find_one({"_id": user_id}, {"credits": 1})
+        current = db.collection("users").find_one({"_id": user_id}, {"credits": 1}, session=session)
         if current is None:
             raise LookupError(f"no user {user_id}")
         raise ApiError(409, "balance_would_go_negative", f"The balance is {current.get('credits', 0)}; removing {-delta} would take it below zero.")

@@ -10,6 +10,7 @@ import threading
 
 from pymongo import ASCENDING, DESCENDING, MongoClient
 from pymongo.database import Database
+from pymongo.errors import ConnectionFailure
 
 from lib import config
 
@@ -96,10 +97,25 @@ def ensure_indexes(db: Database | None = None) -> None:
     _indexed.add(db.name)
 
 
+class DatabaseUnreachable(ConnectionFailure):
+    """A connection failure inside a transaction, stripped of its TransientTransactionError label."""
+
+
 def transaction(callback):
-    """Run callback(session) in one transaction; with_transaction retries transient write conflicts."""
+    """Run callback(session) in one transaction; with_transaction retries transient write conflicts.
+
+    Not an unreachable server, though: with_transaction would retry that for 120 s, far past a
+    function's time limit. The caller gets the ConnectionFailure at once (the HTTP layer's 503).
+    """
+
+    def attempt(session):
+        try:
+            return callback(session)
+        except ConnectionFailure as exc:
+            raise DatabaseUnreachable(str(exc)) from exc
+
     with client().start_session() as session:
-        return session.with_transaction(callback)
+        return session.with_transaction(attempt)
 
 
 def ping() -> bool:

@@ -36,6 +36,10 @@ def hit(key: str, window_seconds: int, now: float | None = None) -> tuple[int, i
             doc = db.collection("ratelimits").find_one_and_update(
                 {"_id": doc_id}, update, upsert=True, return_document=ReturnDocument.AFTER
             )
+            if doc is None:
+                # The embedded dev server (SecantusDB) sometimes answers racing upserts with no document,
+                # though it applied the $inc: read the count back rather than counting twice.
+                doc = db.collection("ratelimits").find_one({"_id": doc_id}, {"count": 1})
             return doc["count"], reset
         except DuplicateKeyError:
             continue

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 
-from lib import db, validation
+from lib import db, pagination, validation
 from lib.errors import bad_request
 from lib.http import load_user
 
@@ -119,17 +119,10 @@ def calls(req) -> dict:
     page = validation.query_int(req.query, "page", 1, 1, 100_000)
     user_id = load_user(req)["_id"]
     match = calls_filter(user_id, req.query)
-    ledger = db.collection("ledger")
-    total = ledger.count_documents(match, hint=USER_KIND_TIME)
-    rows = list(ledger.find(match).hint(USER_KIND_TIME).sort("created_at", -1).skip((page - 1) * PER_PAGE).limit(PER_PAGE))
+    found = pagination.page_of(db.collection("ledger"), match, page=page, per_page=PER_PAGE, sort=[("created_at", -1)], hint=USER_KIND_TIME)
+    rows = found.pop("items")
     token_ids = list({r["token_id"] for r in rows if r.get("token_id")})
     names = {}
     if token_ids:  # one query for every token named on this page
         names = {t["_id"]: t.get("name") for t in db.collection("tokens").find({"_id": {"$in": token_ids}, "user_id": user_id}, {"name": 1})}
-    return {
-        "page": page,
-        "per_page": PER_PAGE,
-        "total": total,
-        "pages": max(1, -(-total // PER_PAGE)),
-        "calls": [_call_view(r, names) for r in rows],
-    }
+    return {**found, "calls": [_call_view(r, names) for r in rows]}

@@ -15,6 +15,10 @@ from lib.errors import ApiError, bad_request
 from lib.http import Response, load_user
 
 RESET_LIFETIME = timedelta(hours=1)
+RESET_MAILS_PER_ADDRESS = 5  # per hour: beyond it forgot still answers 202 but mails nothing
+RESET_MAIL_WINDOW = 3600
+CHANGE_ATTEMPTS_ALLOWED = 10
+CHANGE_ATTEMPT_WINDOW = 15 * 60
 
 
 def _set_password(user_id, password: str) -> dict:
@@ -35,12 +39,25 @@ def change_password(req) -> Response:
     body = validation.only(req.json(), {"current_password", "new_password"})
     user = load_user(req)
     current = body.get("current_password")
+    # A stolen session must not become unlimited guesses at the password itself (as for deletion).
+    succeeded = ratelimit.attempt(password_change_key(user["_id"]), CHANGE_ATTEMPTS_ALLOWED, CHANGE_ATTEMPT_WINDOW,
+                                  "Too many wrong passwords. Wait a few minutes and try again.")
     if not isinstance(current, str) or not passwords.verify(current, user["password_hash"]):
         raise ApiError(400, "wrong_password", "The current password is not right.", field="current_password")
+    succeeded()
     new = passwords.validate(body.get("new_password"), "new_password")
     user = _set_password(user["_id"], new)
     mail.send(user["email"], "password_changed", prefs=user.get("notifications"), first_name=user["first_name"])
     return Response.empty().set_cookie(sessions.cookie_for(user))
+
+
+def password_change_key(user_id) -> str:
+    return f"password-change:{user_id}"
+
+
+def reset_mail_key(email: str) -> str:
+    """The rate-limit key counting reset mails to one address (account deletion clears it)."""
+    return f"forgot-mail:{email}"
 
 
 def _digest(token: str) -> str:
@@ -51,13 +68,18 @@ def forgot(req) -> Response:
     ratelimit.enforce(f"forgot:{req.client_ip}", 20, 3600, "Too many reset requests from this address. Try again in an hour.")
     body = validation.only(req.json(), {"email"})
     email = validation.email(body)
-    user = find_by_email(email)
+    # Counted for every address, known or not, so nothing here depends on whether the account exists.
+    mailed, _ = ratelimit.hit(reset_mail_key(email), RESET_MAIL_WINDOW)
+    user = find_by_email(email) if mailed <= RESET_MAILS_PER_ADDRESS else None
     if user and not user.get("disabled"):
         token = secrets.token_urlsafe(32)
+        # Only the newest link works: a flood of requests leaves one live token, not many.
+        db.collection("reset_tokens").delete_many({"user_id": user["_id"]})
         db.collection("reset_tokens").insert_one({
             "hash": _digest(token), "user_id": user["_id"], "expires_at": datetime.now(UTC) + RESET_LIFETIME,
         })
-        url = f"{config.settings().site_url}/reset?token={quote(token)}"
+        # In the fragment, which browsers never send: the token stays out of access logs and Referers.
+        url = f"{config.settings().site_url}/reset#token={quote(token)}"
         mail.send(email, "password_reset", first_name=user["first_name"], reset_url=url)
     # The same answer whether or not the account exists: no enumeration.
     return Response.json({"message": "If an account exists for this email, a reset link is on its way."}, 202)

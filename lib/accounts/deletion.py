@@ -6,20 +6,23 @@ unlinked: ledger rows and payments move to an opaque id (a fresh ObjectId that
 is no user), so `credits.reconcile()` still balances every remaining account
 and the 7-year payment records stay (without card details). Usage rows keep model, credits,
 source, status and time; the image URL, token id and failure text go.
-Contact messages are kept for support (§1.6) with name, email and user_id removed.
+Contact messages sent while signed in are kept for support (§1.6) with name, email and
+user_id removed; signed-out ones carry an unverified email, so they are not the account's.
+Payments not yet paid are closed, so a Checkout left open can't pay into an erased account.
+The `signup_bonuses` record (a SHA-256 of the email, lib/accounts/signup.py) stays: the free
+credits are granted once per address, however often it is deleted and registered again.
 All of it happens in one transaction; Stripe and the request log follow, best effort.
 """
 
 from __future__ import annotations
 
 import logging
-import time
 from datetime import UTC, datetime
 
 from bson import ObjectId
 
 from lib import config, contact, db, passwords, ratelimit, sessions, validation
-from lib.accounts import login
+from lib.accounts import credentials, login
 from lib.errors import ApiError
 from lib.http import Response, load_user
 
@@ -48,10 +51,15 @@ def erase(user: dict, session=None) -> ObjectId:
     c("reset_tokens").delete_many({"user_id": uid}, session=session)
     c("ledger").update_many({"user_id": uid, "kind": "use"}, {"$unset": {"image_url": "", "token_id": "", "failure": ""}}, session=session)
     c("ledger").update_many({"user_id": uid}, {"$set": {"user_id": anon}}, session=session)
+    # A Checkout tab left open could still be paid (pending, or failed and retried with another card).
+    # `closed` tells the webhook's fulfilment to refuse it: there is no account left to credit.
+    c("payments").update_many({"user_id": uid, "status": "pending"},
+                              {"$set": {"status": "failed", "failure": "account_deleted"}}, session=session)
+    c("payments").update_many({"user_id": uid, "status": "failed"}, {"$set": {"closed": True, "updated_at": now}}, session=session)
     # Kept 7 years (§6) as the transaction record §1.2 lists; the card details are not part of it.
     c("payments").update_many({"user_id": uid}, {"$set": {"user_id": anon, "anonymised_at": now}, "$unset": {"card": ""}}, session=session)
     c("messages").update_many(
-        {"$or": [{"user_id": uid}, {"email": email}]},
+        {"user_id": uid},  # never by email: someone else may have written from that address
         {"$set": {"name": None, "email": None, "anonymised_at": now}, "$unset": {"user_id": ""}}, session=session,
     )
     # Audit rows stay (accountability) but name the opaque id, never the person.
@@ -67,9 +75,11 @@ def _forget_outside(user: dict, req) -> None:
     try:
         # Counters keyed (hashed) by this email or account. The sign-in counter also holds an IP:
         # this address's goes now, others expire with their 15-minute window.
-        now = time.time()
+        now = ratelimit.clock()  # the counters' own clock, so the window ids match
         keys = [(f"login:{user['email']}:{req.client_ip}", login.FAILURE_WINDOW), (f"delete-account:{user['_id']}", ATTEMPT_WINDOW),
-                (contact.mail_counter_key(user["email"]), contact.MAIL_WINDOW)]
+                (contact.mail_counter_key(user["email"]), contact.MAIL_WINDOW),
+                (credentials.reset_mail_key(user["email"]), credentials.RESET_MAIL_WINDOW),
+                (credentials.password_change_key(user["_id"]), credentials.CHANGE_ATTEMPT_WINDOW)]
         ids = [ratelimit.window_id(key, seconds, now) for key, seconds in keys]
         db.collection("ratelimits").delete_many({"_id": {"$in": ids}})
         db.collection("request_log").update_many({"user_id": user["_id"]}, {"$unset": {"user_id": ""}})

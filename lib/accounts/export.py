@@ -22,6 +22,10 @@ LEDGER_FIELDS = ("kind", "delta", "balance_after", "created_at", "model", "sourc
 PAYMENT_FIELDS = ("session_id", "payment_intent_id", "pack_id", "pack_name", "credits", "amount_cents", "currency", "status",
                   "refunded_cents", "card", "created_at", "updated_at", "succeeded_at")
 MESSAGE_FIELDS = ("name", "email", "subject", "message", "created_at")
+# Server log rows of this account's requests (kept 90 days); not the request id or timings.
+REQUEST_LOG_FIELDS = ("ip", "method", "path", "status", "user_agent", "referrer", "created_at")
+# What administrators did to the account; who did it (admin_id, admin_email) identifies them, not the person.
+AUDIT_FIELDS = ("action", "before", "after", "created_at")
 
 
 def _pick(doc: dict, fields: tuple[str, ...]) -> dict:
@@ -36,8 +40,11 @@ def collect(user: dict) -> dict:
     tokens = db.collection("tokens").find({"user_id": uid}, {f: 1 for f in TOKEN_FIELDS}).sort("created_at", 1)
     ledger = db.collection("ledger").find({"user_id": uid}, {f: 1 for f in LEDGER_FIELDS}).sort([("created_at", 1), ("_id", 1)])
     payments = db.collection("payments").find({"user_id": uid}, {f: 1 for f in PAYMENT_FIELDS}).sort("created_at", 1)
-    # Messages sent before signing up (or signed out) carry only the email.
-    messages = db.collection("messages").find({"$or": [{"user_id": uid}, {"email": user["email"]}]}).sort("created_at", 1)
+    # Only messages sent while signed in: the email on a signed-out message is unverified, so anyone
+    # registering that address would otherwise be handed a stranger's messages.
+    messages = db.collection("messages").find({"user_id": uid}, {f: 1 for f in MESSAGE_FIELDS}).sort("created_at", 1)
+    requests = db.collection("request_log").find({"user_id": uid}, {f: 1 for f in REQUEST_LOG_FIELDS}).sort("created_at", 1)
+    audit = db.collection("audit").find({"target_user_id": uid}, {f: 1 for f in AUDIT_FIELDS}).sort("created_at", 1)
     return {
         "format_version": FORMAT_VERSION,
         "exported_at": datetime.now(UTC),
@@ -46,6 +53,8 @@ def collect(user: dict) -> dict:
         "ledger": [_pick(r, LEDGER_FIELDS) for r in ledger],
         "payments": [_pick(p, PAYMENT_FIELDS) for p in payments],
         "messages": [_pick(m, MESSAGE_FIELDS) for m in messages],
+        "request_log": [_pick(r, REQUEST_LOG_FIELDS) for r in requests],
+        "audit": [_pick(a, AUDIT_FIELDS) for a in audit],
     }
 
 

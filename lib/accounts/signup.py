@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from datetime import UTC, datetime
 
 from pymongo.errors import DuplicateKeyError
 
-from lib import config, credits, mail, passwords, ratelimit, sessions, validation
+from lib import config, credits, db, mail, passwords, ratelimit, sessions, validation
 from lib.accounts import DEFAULT_NOTIFICATIONS, public_view
 from lib.errors import conflict
 from lib.http import Response
@@ -35,13 +36,30 @@ def register(req) -> Response:
         "stripe_customer_id": None, "session_version": 0, "disabled": False,
         "created_at": now, "updated_at": now,
     }
+
+    def open_account(session):
+        # The free credits come once per address: deleting the account and registering again gets none.
+        # The record outlives the account and holds only a one-way hash (privacy policy §6).
+        first_time = db.collection("signup_bonuses").update_one(
+            {"_id": bonus_key(email)}, {"$setOnInsert": {"granted_at": now}}, upsert=True, session=session,
+        ).upserted_id is not None
+        # Same transaction: if the email is taken, the bonus record is not written either.
+        return credits.open_account(user, settings.signup_credits if first_time else 0, session=session)
+
     try:
-        user = credits.open_account(user, settings.signup_credits)
+        user = db.transaction(open_account)
     except DuplicateKeyError:
         raise conflict("email_taken", "An account with this email already exists. Sign in instead.", field="email") from None
     _create_stripe_customer(user)
-    mail.send(email, "welcome", prefs=user["notifications"], first_name=first, credits=settings.signup_credits)
+    credits_line = (f"It holds {user['credits']} free credits to try all eight vision models." if user["credits"]
+                    else "The free credits come once per email address; buy a pack to start.")
+    mail.send(email, "welcome", prefs=user["notifications"], first_name=first, credits_line=credits_line)
     return Response.json({"user": public_view(user)}, 201).set_cookie(sessions.cookie_for(user))
+
+
+def bonus_key(email: str) -> str:
+    """The `signup_bonuses` id of an address: SHA-256 of it lower-cased, never the address itself."""
+    return hashlib.sha256(email.strip().lower().encode()).hexdigest()
 
 
 def _create_stripe_customer(user: dict) -> None:

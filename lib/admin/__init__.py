@@ -4,24 +4,18 @@ on every request); every write also writes an `audit` row."""
 
 from __future__ import annotations
 
-from lib import validation
+from lib import pagination, validation
 
 PER_PAGE = 20
+NEWEST_FIRST = [("created_at", -1)]
 
 
 def page_number(req) -> int:
     return validation.query_int(req.query, "page", 1, 1, 100_000)
 
 
-def paginate(collection, match: dict, page: int, *, hint: list | None = None, projection: dict | None = None) -> tuple[list[dict], dict]:
-    """One page of `match`, newest first, and its page info.
-
-    `hint` names the index that serves the filter and the order; without it the
-    embedded server's planner may scan and sort the whole collection.
-    """
-    total = collection.count_documents(match, **({"hint": hint} if hint else {}))
-    cursor = collection.find(match, projection)
-    if hint:
-        cursor = cursor.hint(hint)
-    rows = list(cursor.sort("created_at", -1).skip((page - 1) * PER_PAGE).limit(PER_PAGE))
-    return rows, {"page": page, "per_page": PER_PAGE, "total": total, "pages": max(1, -(-total // PER_PAGE))}
+def newest_page(collection, match: dict, req, *, hint: list | None = None, projection: dict | None = None) -> tuple[list[dict], dict]:
+    """The requested page of `match`, newest first: (rows, page info) through lib.pagination."""
+    found = pagination.page_of(collection, match, page=page_number(req), per_page=PER_PAGE, sort=NEWEST_FIRST,
+                               projection=projection, hint=hint)
+    return found.pop("items"), found

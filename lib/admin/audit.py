@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from lib import db
-from lib.admin import page_number, paginate
+from lib.admin import newest_page
 
 FIELDS = ("admin_id", "admin_email", "action", "target_user_id", "before", "after", "created_at")
 
@@ -25,5 +25,5 @@ def view(row: dict) -> dict:
 
 def listing(req) -> dict:
     """GET /api/admin/audit?page="""
-    rows, info = paginate(db.collection("audit"), {}, page_number(req), hint=[("created_at", -1)])
+    rows, info = newest_page(db.collection("audit"), {}, req, hint=[("created_at", -1)])
     return {**info, "entries": [view(r) for r in rows]}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from lib import credits, validation
+from lib import credits, db, validation
 from lib.admin import audit
 from lib.errors import bad_request, not_found
 from lib.http import Response, load_user
@@ -21,11 +21,16 @@ def adjust(req) -> Response:
         raise bad_request("invalid_field", "'amount' must not be zero.", field="amount")
     reason = validation.string(body, "reason", max_len=500)
     admin = load_user(req)
+
+    def apply(session):
+        # One transaction: an adjustment never commits without its audit row (nor the row without it).
+        entry, user = credits.adjust(user_id, amount, admin["_id"], reason, session=session)
+        audit.record(admin, "credits.adjust", user_id, {"credits": user["credits"] - amount},
+                     {"credits": user["credits"], "delta": amount, "reason": reason, "ledger_id": entry["_id"]}, session=session)
+        return entry, user
+
     try:
-        entry, user = credits.adjust(user_id, amount, admin["_id"], reason)
+        entry, user = db.transaction(apply)
     except LookupError:
         raise not_found("user") from None
-    # Written after the adjustment's own transaction commits (lib.credits owns that transaction).
-    audit.record(admin, "credits.adjust", user_id, {"credits": user["credits"] - amount},
-                 {"credits": user["credits"], "delta": amount, "reason": reason, "ledger_id": entry["_id"]})
     return Response.json({"ledger_id": entry["_id"], "user_id": user_id, "delta": amount, "balance": user["credits"], "reason": reason}, 201)

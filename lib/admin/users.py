@@ -9,7 +9,8 @@ from pymongo import ReturnDocument
 
 from lib import db, validation
 from lib.accounts import public_view
-from lib.admin import audit, page_number, paginate
+from lib.admin import audit, newest_page
+from lib.admin.lists import payment_view
 from lib.errors import bad_request, conflict, not_found
 from lib.http import load_user
 
@@ -39,7 +40,7 @@ def search(req) -> dict:
             match["$or"].append({"_id": validation.object_id(q, "user")})
     # A search reads every user (an unanchored regex can't use an index); the plain list walks created_at.
     hint = None if q else [("created_at", 1)]
-    rows, info = paginate(db.collection("users"), match, page_number(req), hint=hint, projection=LIST_FIELDS)
+    rows, info = newest_page(db.collection("users"), match, req, hint=hint, projection=LIST_FIELDS)
     return {**info, "q": q, "users": [summary_view(u) for u in rows]}
 
 
@@ -60,12 +61,6 @@ def _usage_view(r: dict) -> dict:
     return {"id": r["_id"], **{f: r.get(f) for f in fields}}
 
 
-def _payment_view(p: dict) -> dict:
-    fields = ("session_id", "payment_intent_id", "pack_id", "pack_name", "credits", "amount_cents", "currency", "status",
-              "refunded_cents", "card", "created_at", "updated_at", "succeeded_at")
-    return {"id": p["_id"], **{f: p.get(f) for f in fields}}
-
-
 def detail_of(user: dict) -> dict:
     uid = user["_id"]
     usage = db.collection("ledger").find({"user_id": uid, "kind": "use"}).sort("created_at", -1).limit(RECENT_USAGE)
@@ -75,7 +70,7 @@ def detail_of(user: dict) -> dict:
         "user": {**public_view(user), "disabled": bool(user.get("disabled")), "stripe_customer_id": user.get("stripe_customer_id"),
                  "updated_at": user.get("updated_at")},
         "balance": user.get("credits", 0),
-        "payments": [_payment_view(p) for p in payments],
+        "payments": [payment_view(p) for p in payments],
         "recent_usage": [_usage_view(r) for r in usage],
         "tokens": [_token_view(t) for t in tokens],
     }

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from lib import db, validation
+from lib import db, pagination, validation
 from lib.http import load_user
 
 PER_PAGE = 20
@@ -28,13 +28,5 @@ def view(payment: dict) -> dict:
 def list_for(req) -> dict:
     page = validation.query_int(req.query, "page", 1, 1, 100_000)
     match = {"user_id": load_user(req)["_id"]}
-    payments = db.collection("payments")
-    total = payments.count_documents(match)
-    rows = payments.find(match).sort([("created_at", -1), ("_id", -1)]).skip((page - 1) * PER_PAGE).limit(PER_PAGE)
-    return {
-        "items": [view(p) for p in rows],
-        "page": page,
-        "per_page": PER_PAGE,
-        "total": total,
-        "pages": max(1, -(-total // PER_PAGE)),
-    }
+    found = pagination.page_of(db.collection("payments"), match, page=page, per_page=PER_PAGE, sort=[("created_at", -1), ("_id", -1)])
+    return {**found, "items": [view(p) for p in found["items"]]}

@@ -53,8 +53,9 @@ def _session_failed(obj: dict, s) -> None:
 def _intent_failed(obj: dict, s) -> None:
     payment = f.find(s, payment_intent_id=obj.get("id"), metadata=obj.get("metadata"))
     if payment:
-        reason = ((obj.get("last_payment_error") or {}).get("message")) or "payment failed"
-        f.fail(payment, f.facts(obj.get("id")), reason, s)
+        error = obj.get("last_payment_error")
+        reason = error.get("message") if isinstance(error, dict) else None
+        f.fail(payment, f.facts(obj.get("id")), reason if isinstance(reason, str) and reason else "payment failed", s)
 
 
 def _charge_succeeded(obj: dict, s) -> None:
@@ -70,6 +71,19 @@ def _charge_refunded(obj: dict, s) -> None:
         f.refund(payment, obj.get("amount_refunded") or 0, f.facts(obj.get("payment_intent"), f.card_of(obj)), s)
 
 
+def _dispute_withdrawn(obj: dict, s) -> None:
+    # A chargeback: the dispute object names the disputed charge's payment intent.
+    payment = f.find(s, payment_intent_id=obj.get("payment_intent"), metadata=obj.get("metadata"))
+    if payment and f.ref(obj.get("id")):
+        f.dispute_withdrawn(payment, obj["id"], s)
+
+
+def _dispute_reinstated(obj: dict, s) -> None:
+    payment = f.find(s, payment_intent_id=obj.get("payment_intent"), metadata=obj.get("metadata"))
+    if payment and f.ref(obj.get("id")):
+        f.dispute_reinstated(payment, obj["id"], s)
+
+
 HANDLERS = {
     "checkout.session.completed": _session_completed,
     "checkout.session.async_payment_succeeded": _session_paid,
@@ -78,7 +92,26 @@ HANDLERS = {
     "payment_intent.payment_failed": _intent_failed,
     "charge.succeeded": _charge_succeeded,
     "charge.refunded": _charge_refunded,
+    "charge.dispute.funds_withdrawn": _dispute_withdrawn,
+    "charge.dispute.funds_reinstated": _dispute_reinstated,
 }
+# Fields a handler may put into a query (ids) or do arithmetic with (amounts): each must be absent,
+# null, or of Stripe's type. Anything else is acknowledged and ignored, never queried with.
+ID_FIELDS = ("id", "payment_intent", "charge", "customer")
+AMOUNT_FIELDS = ("amount", "amount_total", "amount_refunded")
+
+
+def well_formed(obj) -> bool:
+    if not isinstance(obj, dict):
+        return False
+    if any(obj.get(k) is not None and f.ref(obj[k]) is None for k in ID_FIELDS):
+        return False
+    if any(obj.get(k) is not None and (not isinstance(obj[k], int) or isinstance(obj[k], bool)) for k in AMOUNT_FIELDS):
+        return False
+    metadata = obj.get("metadata")
+    if metadata is None:
+        return True
+    return isinstance(metadata, dict) and (metadata.get("payment_id") is None or f.ref(metadata["payment_id"]) is not None)
 
 
 def verify(raw: bytes, signature: str) -> dict:
@@ -95,9 +128,8 @@ def verify(raw: bytes, signature: str) -> dict:
     return event
 
 
-def _process(event: dict, handler) -> dict | None:
+def _process(event: dict, obj: dict, handler) -> dict | None:
     """Record the event and apply it in one transaction; DuplicateKeyError if it was seen before."""
-    obj = (event.get("data") or {}).get("object") or {}
 
     def work(s):
         db.collection("stripe_events").insert_one({"_id": event["id"], "type": event["type"], "received_at": datetime.now(UTC)}, session=s)
@@ -124,10 +156,17 @@ def receive(req) -> dict:
     handler = HANDLERS.get(event["type"])
     if handler is None:
         return {"received": True, "ignored": True}
+    data = event.get("data")
+    obj = data.get("object") if isinstance(data, dict) else None
+    if not well_formed(obj):
+        # Signed, yet not the shape Stripe sends: 200 so it is not retried forever, and nothing changes.
+        log.warning("event %s (%s): malformed object, ignored", event["id"], event["type"])
+        return {"received": True, "ignored": True}
     try:
-        succeeded = _process(event, handler)
+        succeeded = _process(event, obj, handler)
     except DuplicateKeyError:
         return {"received": True, "duplicate": True}
-    if succeeded is not None and not succeeded.get("refunded_cents"):  # no receipt for a pack refunded before it arrived
+    # No receipt for a pack refunded or charged back before the success arrived.
+    if succeeded is not None and not succeeded.get("refunded_cents") and not succeeded.get("disputed_at"):
         _confirm(succeeded)
     return {"received": True}

@@ -12,7 +12,7 @@ from bson import ObjectId
 from bson.errors import InvalidId
 
 from lib import db
-from lib.errors import forbidden, unauthorized
+from lib.errors import ApiError, forbidden, unauthorized
 from lib.http.security import check_csrf
 
 MODES = (None, "session", "token", "session_or_token", "admin")
@@ -71,6 +71,16 @@ def resolve(req, mode: str | None) -> Caller | None:
     return caller
 
 
+def _current_user(caller: Caller) -> dict | None:
+    """The caller's user if it exists, is not disabled and (for a cookie) the session version is current."""
+    user = db.collection("users").find_one({"_id": caller.user_id})
+    if not user or user.get("disabled"):
+        return None
+    if caller.source == "dashboard" and user.get("session_version", 0) != caller.session_version:
+        return None
+    return user
+
+
 def load_user(req) -> dict:
     """The caller's user document, checked: exists, not disabled, session still current."""
     if "user" in req.__dict__:
@@ -78,14 +88,25 @@ def load_user(req) -> dict:
     caller = req.caller
     if caller is None:
         raise unauthorized()
-    user = db.collection("users").find_one({"_id": caller.user_id})
-    if not user or user.get("disabled"):
+    user = _current_user(caller)
+    if user is None:
         raise unauthorized(SESSION_EXPIRED if caller.source == "dashboard" else "Invalid API token.",
                            "session_invalid" if caller.source == "dashboard" else "invalid_token")
-    if caller.source == "dashboard" and user.get("session_version", 0) != caller.session_version:
-        raise unauthorized(SESSION_EXPIRED, "session_invalid")
     req.__dict__["user"] = user
     return user
+
+
+def optional_user(req) -> dict | None:
+    """The signed-in user for a valid, current session cookie; None for none, a forged or a stale one.
+
+    For routes open to everyone that only note who is writing (the contact form): a bad
+    cookie there is ignored, never a 401. Same checks as load_user, so the two cannot drift.
+    """
+    try:
+        caller = _session_caller(req)
+    except ApiError:
+        return None
+    return _current_user(caller) if caller is not None else None
 
 
 def require_admin(req) -> dict:

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import base64
 import binascii
+import ipaddress
 import re
+import socket
 import struct
 from urllib.parse import urlsplit
 
@@ -147,6 +149,40 @@ def check_image(data: bytes) -> ImageInput:
 
 # --- URLs and base64 ------------------------------------------------------------
 
+# Addresses no image URL may name: this machine, private networks, link-local (cloud metadata
+# at 169.254.169.254), multicast and reserved. Host names are resolved by whoever fetches
+# (SentiSight, or lib/vision/local/fetch.py, which checks every address it connects to).
+INTERNAL_NETWORKS = tuple(ipaddress.ip_network(n) for n in (
+    "0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16", "172.16.0.0/12", "192.168.0.0/16",
+    "224.0.0.0/4", "240.0.0.0/4", "::/128", "::1/128", "fc00::/7", "fe80::/10", "ff00::/8",
+))
+NUMERIC_HOST = re.compile(r"^[0-9a-fx.]+$", re.IGNORECASE)
+
+
+def _host_address(hostname: str):
+    """The IP address a host part spells, legacy forms included ("2130706433", "0x7f.1"), else None."""
+    try:
+        return ipaddress.ip_address(hostname)
+    except ValueError:
+        pass
+    if NUMERIC_HOST.match(hostname):
+        try:
+            return ipaddress.IPv4Address(socket.inet_aton(hostname))
+        except OSError:
+            return None
+    return None
+
+
+def is_internal_host(hostname: str) -> bool:
+    """`localhost`, or an address literal inside INTERNAL_NETWORKS (IPv4 wrapped in IPv6 too)."""
+    name = hostname.lower().rstrip(".")
+    if name == "localhost" or name.endswith(".localhost"):
+        return True
+    ip = _host_address(name)
+    if isinstance(ip, ipaddress.IPv6Address):
+        ip = ip.ipv4_mapped or ip.sixtofour or (ip.teredo[1] if ip.teredo else None) or ip
+    return ip is not None and any(ip in net for net in INTERNAL_NETWORKS if net.version == ip.version)
+
 def check_url(value) -> str:
     """A public http(s) URL as the caller gave it, or a 400 `invalid_url` saying what is wrong."""
     if not isinstance(value, str) or not value:
@@ -167,6 +203,8 @@ def check_url(value) -> str:
         raise bad_request("invalid_url", "The URL must not contain a user name or password.", field="url")
     if not hostname:
         raise bad_request("invalid_url", "The URL has no host name.", field="url")
+    if is_internal_host(hostname):
+        raise bad_request("invalid_url", "The URL points into a private network or at this machine; use a public address.", field="url")
     return value
 
 

@@ -2,7 +2,10 @@ import { api } from "./api.js";
 import { $ } from "./dom.js";
 import { bindForm, passwordToggles } from "./forms.js";
 
-const token = new URLSearchParams(location.search).get("token");
+// The link is /reset#token=...: a fragment never reaches a server, so the token stays out of
+// access logs and proxies. Read it, then take it out of the address bar and the history entry.
+const token = new URLSearchParams(location.hash.slice(1)).get("token");
+if (location.hash) history.replaceState(null, "", location.pathname + location.search);
 const form = $("#reset-form");
 if (!token) {
   form.hidden = true;

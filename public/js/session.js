@@ -2,10 +2,17 @@
 
 import { api } from "./api.js";
 
-// Only same-site paths: "/dashboard/usage", never "//evil.example" or "https://...".
-function nextPath() {
-  const next = new URLSearchParams(location.search).get("next") || "";
-  return /^\/(?![/\\])/.test(next) ? next : "/dashboard";
+// Only same-origin destinations. The URL parser is the browser's own, so it sees what
+// the browser will do: a pattern misses "/\t/evil.example" (tab, CR and LF are stripped
+// from URLs, leaving "//evil.example"), and "/\evil.example" (read as "//").
+export function nextPath(next = new URLSearchParams(location.search).get("next")) {
+  if (!next) return "/dashboard";
+  try {
+    const u = new URL(next, location.origin);
+    return u.origin === location.origin ? u.pathname + u.search + u.hash : "/dashboard";
+  } catch {
+    return "/dashboard";
+  }
 }
 
 export function enterApp() {

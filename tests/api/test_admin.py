@@ -221,6 +221,32 @@ def test_adjustments_write_a_ledger_row_and_an_audit_row(admin_client, client, u
     assert credits.reconcile(uid) == []
 
 
+def test_an_adjustment_never_commits_without_its_audit_row(admin_client, user, monkeypatch):
+    from lib.admin import audit
+
+    def lost(*args, **kw):
+        raise RuntimeError("the function was killed before the audit row was written")
+
+    monkeypatch.setattr(audit, "record", lost)
+    r = admin_client.post("/api/admin/credits", json={"user_id": user["id"], "amount": 100, "reason": "unaudited"})
+    assert r.status_code == 500
+    assert db.collection("users").find_one({"_id": ObjectId(user["id"])})["credits"] == 50
+    assert db.collection("ledger").count_documents({"kind": "adjustment"}) == 0
+
+
+def test_adjust_joins_the_callers_transaction(user):
+    uid = ObjectId(user["id"])
+
+    def then_fail(session):
+        credits.adjust(uid, 10, ObjectId(), "rolled back", session=session)
+        raise RuntimeError("the caller's next write failed")
+
+    with pytest.raises(RuntimeError):
+        db.transaction(then_fail)
+    assert db.collection("users").find_one({"_id": uid})["credits"] == 50
+    assert db.collection("ledger").count_documents({"kind": "adjustment"}) == 0
+
+
 def test_taking_more_than_the_balance_is_409_and_changes_nothing(admin_client, user):
     r = admin_client.post("/api/admin/credits", json={"user_id": user["id"], "amount": -51, "reason": "too much"})
     assert r.status_code == 409 and r.error_code == "balance_would_go_negative"
@@ -334,6 +360,37 @@ def test_payments_list_filters_by_status_and_names_the_payer(admin_client, user)
     assert [p["session_id"] for p in pending["payments"]] == ["cs_b"]
     r = admin_client.get("/api/admin/payments?status=%7B%22%24ne%22%3A1%7D")
     assert r.status_code == 400 and r.error_code == "invalid_parameter"
+
+
+def test_payments_needing_attention_are_flagged_and_both_admin_views_agree(admin_client, user):
+    uid = ObjectId(user["id"])
+    now = datetime.now(UTC)
+    insert_payment(uid, now - timedelta(minutes=1), "succeeded", 900, session_id="cs_ok")
+    flagged = insert_payment(uid, now, "failed", 900, session_id="cs_flagged")
+    db.collection("payments").update_one({"_id": flagged}, {"$set": {"closed": True, "needs_attention": True}})
+    listed = admin_client.get("/api/admin/payments").json()["payments"]
+    assert [(p["session_id"], p["needs_attention"]) for p in listed] == [("cs_flagged", True), ("cs_ok", False)]
+    detail = admin_client.get(f"/api/admin/users/{user['id']}").json()["payments"]
+    # One field list for a payment: the platform list only adds the payer's email.
+    assert [{k: v for k, v in p.items() if k != "user_email"} for p in listed] == detail
+
+
+def test_every_paged_list_goes_through_the_shared_helper(admin_client, client, user, monkeypatch):
+    from lib import pagination
+
+    real, seen = pagination.page_of, []
+
+    def spy(collection, query, **kw):
+        seen.append((collection.name, kw.get("hint")))
+        return real(collection, query, **kw)
+
+    monkeypatch.setattr(pagination, "page_of", spy)
+    for path in ("/api/admin/users", "/api/admin/payments", "/api/admin/messages", "/api/admin/audit"):
+        assert admin_client.get(path).status_code == 200, path
+    for path in ("/api/billing/transactions", "/api/account/usage/calls"):
+        assert client.get(path).status_code == 200, path
+    assert seen == [("users", [("created_at", 1)]), ("payments", None), ("messages", [("created_at", -1)]), ("audit", [("created_at", -1)]),
+                    ("payments", None), ("ledger", usage.USER_KIND_TIME)]
 
 
 def test_messages_list_newest_first(admin_client, anon):

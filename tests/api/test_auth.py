@@ -31,7 +31,7 @@ def outbox(**query) -> list[dict]:
 def reset_token_for(email: str) -> str:
     mails = outbox(to=email, template="password_reset")
     assert mails, f"no reset mail for {email}"
-    match = re.search(r"http://testserver/reset\?token=([A-Za-z0-9_\-%]+)", mails[-1]["text"])
+    match = re.search(r"http://testserver/reset#token=([A-Za-z0-9_\-%]+)", mails[-1]["text"])
     assert match, mails[-1]["text"]
     return match.group(1)
 
@@ -312,6 +312,25 @@ def test_password_change_checks_the_new_password(client, user, new, code):
     assert client.get("/api/auth/me").status_code == 200
 
 
+def test_ten_wrong_current_passwords_block_the_eleventh_even_if_right(client, user):
+    """A stolen session cookie must not mean unlimited guesses at the password behind it."""
+    for _ in range(10):
+        r = client.post("/api/auth/password", json={"current_password": "not the password", "new_password": NEW_PASSWORD})
+        assert r.status_code == 400 and r.error_code == "wrong_password"
+    blocked = client.post("/api/auth/password", json={"current_password": PASSWORD, "new_password": NEW_PASSWORD})
+    assert blocked.status_code == 429 and blocked.error_code == "rate_limited"
+    assert 0 < int(blocked.headers["retry-after"]) <= 15 * 60
+    stored = db.collection("users").find_one({"email": user["email"]})
+    assert stored["session_version"] == 0 and passwords.verify(PASSWORD, stored["password_hash"])
+
+
+def test_right_current_passwords_are_not_counted(client, user):
+    passwords_in_turn = [PASSWORD, NEW_PASSWORD]
+    for i in range(12):
+        body = {"current_password": passwords_in_turn[i % 2], "new_password": passwords_in_turn[(i + 1) % 2]}
+        assert client.post("/api/auth/password", json=body).status_code == 204, i
+
+
 def test_password_change_needs_a_session(anon):
     r = anon.post("/api/auth/password", json={"current_password": PASSWORD, "new_password": NEW_PASSWORD})
     assert r.status_code == 401
@@ -326,6 +345,41 @@ def test_forgot_answers_202_the_same_whatever_the_email(client, anon, user):
     assert known.json() == unknown.json()
     assert [m["to"] for m in outbox(template="password_reset")] == [user["email"]]
     assert db.collection("reset_tokens").count_documents({}) == 1
+
+
+def test_the_reset_link_carries_the_token_in_the_fragment_not_the_query(client, anon, user):
+    """A query string lands in access logs and proxies; a fragment is never sent to a server."""
+    anon.post("/api/auth/forgot", json={"email": user["email"]})
+    [mail] = outbox(template="password_reset")
+    assert re.search(r"http://testserver/reset#token=[A-Za-z0-9_\-]{40,}(\s|$)", mail["text"]), mail["text"]
+    assert "?token=" not in mail["text"] and "?token=" not in mail["html"]
+
+
+def test_only_the_newest_reset_link_works(client, anon, user):
+    anon.post("/api/auth/forgot", json={"email": user["email"]})
+    first = reset_token_for(user["email"])
+    anon.post("/api/auth/forgot", json={"email": user["email"]})
+    second = reset_token_for(user["email"])
+    assert db.collection("reset_tokens").count_documents({"user_id": ObjectId(user["id"])}) == 1
+    r = anon.post("/api/auth/reset", json={"token": first, "new_password": NEW_PASSWORD})
+    assert r.status_code == 400 and r.error_code == "invalid_reset_token"
+    assert anon.post("/api/auth/reset", json={"token": second, "new_password": NEW_PASSWORD}).status_code == 204
+
+
+def test_one_address_gets_at_most_five_reset_mails_an_hour(client, anon, user):
+    """Spread over many IPs (each far below its own limit), the address still gets five: no mail flood."""
+    for n in range(8):
+        r = anon.post("/api/auth/forgot", json={"email": user["email"]}, ip=f"198.51.100.{n + 1}")
+        assert r.status_code == 202  # beyond the limit too: the answer says nothing about the account
+        assert r.json() == {"message": "If an account exists for this email, a reset link is on its way."}
+    assert len(outbox(template="password_reset")) == 5
+    # The sixth request and later made no token either: the last link mailed is the one that works.
+    assert db.collection("reset_tokens").count_documents({}) == 1
+    assert anon.post("/api/auth/reset", json={"token": reset_token_for(user["email"]), "new_password": NEW_PASSWORD}).status_code == 204
+    # Another address is not held back by this one's limit.
+    other = sign_up(anon, email="other@example.com")
+    assert anon.post("/api/auth/forgot", json={"email": other["email"]}, ip="198.51.100.1").status_code == 202
+    assert [m["to"] for m in outbox(template="password_reset")][-1] == "other@example.com"
 
 
 def test_forgot_for_a_disabled_account_sends_nothing(client, anon, user):

@@ -10,7 +10,18 @@ from bson import ObjectId
 from lib import credits, db
 from local import checkout_standin
 from tests.client import Client
-from tests.fixtures.stripe import WEBHOOK_SECRET, Webhooks, charge_object, event, intent_object, new_id, session_object, start_checkout
+from tests.fixtures.accounts import PASSWORD
+from tests.fixtures.stripe import (
+    WEBHOOK_SECRET,
+    Webhooks,
+    charge_object,
+    dispute_object,
+    event,
+    intent_object,
+    new_id,
+    session_object,
+    start_checkout,
+)
 
 
 def balance(client) -> int:
@@ -259,3 +270,136 @@ def test_with_stripe_configured_events_are_checked_with_its_webhook_secret(clien
     assert webhooks.post(completed(payment), secret="whsec_local_" + "x" * 40).status_code == 400
     assert webhooks.post(completed(payment), secret=WEBHOOK_SECRET).status_code == 200
     assert balance(client) == 150
+
+
+# --- chargebacks -------------------------------------------------------------------
+
+def withdrawn(payment, pi, dispute_id):
+    return event("charge.dispute.funds_withdrawn", dispute_object(payment, payment_intent=pi, dispute_id=dispute_id))
+
+
+def reinstated(payment, pi, dispute_id):
+    return event("charge.dispute.funds_reinstated", dispute_object(payment, payment_intent=pi, dispute_id=dispute_id, status="won"))
+
+
+def test_a_chargeback_takes_the_pack_back_once(client, payment, webhooks):
+    webhooks.ok(completed(payment, "pi_1"))
+    e = withdrawn(payment, "pi_1", "dp_1")
+    webhooks.ok(e)
+    webhooks.ok(e)  # the same event again
+    webhooks.ok(withdrawn(payment, "pi_1", "dp_1"))  # another event for the same dispute
+    row = payment_of(payment)
+    assert row["status"] == "refunded" and row["disputed_at"] and row["dispute_id"] == "dp_1" and row["refunded_cents"] == 0
+    assert ledger_of(payment) == [("purchase", 100), ("purchase_refund", -100)] and balance(client) == 50
+
+
+def test_a_won_dispute_gives_the_credits_back_once(client, payment, webhooks):
+    webhooks.ok(completed(payment, "pi_1"))
+    webhooks.ok(withdrawn(payment, "pi_1", "dp_1"))
+    for _ in range(2):
+        webhooks.ok(reinstated(payment, "pi_1", "dp_1"))
+    row = payment_of(payment)
+    assert row["status"] == "succeeded" and row["reinstated_at"]
+    assert ledger_of(payment) == [("purchase", 100), ("purchase_refund", -100), ("purchase", 100)] and balance(client) == 150
+
+
+def test_a_chargeback_after_a_partial_refund_takes_only_the_rest(client, payment, webhooks):
+    webhooks.ok(completed(payment, "pi_1"))
+    webhooks.ok(event("charge.refunded", charge_object(payment, payment_intent="pi_1", amount_refunded=450)))
+    webhooks.ok(withdrawn(payment, "pi_1", "dp_1"))
+    assert ledger_of(payment) == [("purchase", 100), ("purchase_refund", -50), ("purchase_refund", -50)] and balance(client) == 50
+    webhooks.ok(reinstated(payment, "pi_1", "dp_1"))  # back to the partly refunded pack
+    assert payment_of(payment)["status"] == "refunded" and balance(client) == 100
+
+
+def test_a_chargeback_before_the_success_is_applied_when_it_arrives(client, payment, webhooks):
+    # The dispute names only the payment intent, which the charge (found by its metadata) told us.
+    webhooks.ok(event("charge.succeeded", charge_object(payment, payment_intent="pi_1")))
+    webhooks.ok(withdrawn(payment, "pi_1", "dp_1"))
+    assert payment_of(payment)["status"] == "pending" and balance(client) == 50
+    webhooks.ok(completed(payment, "pi_1"))
+    assert payment_of(payment)["status"] == "refunded" and balance(client) == 50
+    assert ledger_of(payment) == [("purchase", 100), ("purchase_refund", -100)]
+    assert db.collection("outbox").count_documents({"template": "payment_confirmation"}) == 0
+
+
+def test_a_reinstatement_before_its_withdrawal_changes_nothing(client, payment, webhooks):
+    webhooks.ok(completed(payment, "pi_1"))
+    webhooks.ok(reinstated(payment, "pi_1", "dp_1"))
+    webhooks.ok(withdrawn(payment, "pi_1", "dp_1"))
+    assert payment_of(payment)["status"] == "succeeded" and balance(client) == 150 and ledger_of(payment) == [("purchase", 100)]
+
+
+# --- event fields that are not ids ---------------------------------------------------
+
+NOT_AN_ID = {"$ne": None}
+
+
+def _session_with(payment, **fields):
+    return event("checkout.session.completed", {**session_object(payment, payment_intent="pi_x"), **fields})
+
+
+def _refund_with(payment, **fields):
+    return event("charge.refunded", {**charge_object(payment, payment_intent="pi_paid", amount_refunded=900), **fields})
+
+
+@pytest.mark.parametrize("make", [
+    lambda p: _session_with(p, id=NOT_AN_ID),
+    lambda p: _session_with(p, id="cs_" + "x" * 300),
+    lambda p: _session_with(p, id=["cs_a"]),
+    lambda p: _session_with(p, customer=NOT_AN_ID),
+    lambda p: _session_with(p, payment_intent=NOT_AN_ID),
+    lambda p: _session_with(p, metadata=["payment_id"]),
+    lambda p: _refund_with(p, payment_intent=NOT_AN_ID),
+    lambda p: _refund_with(p, payment_intent=NOT_AN_ID, metadata={"payment_id": NOT_AN_ID}),
+    lambda p: _refund_with(p, amount_refunded={"$gt": 0}),
+    lambda p: event("payment_intent.payment_failed", {**intent_object(p, intent_id="pi_y"), "id": NOT_AN_ID}),
+    lambda p: event("charge.dispute.funds_withdrawn", dispute_object(p, payment_intent=NOT_AN_ID)),
+    lambda p: {**event("checkout.session.completed", {}), "data": {"object": "cs_a"}},
+    lambda p: {**event("checkout.session.completed", {}), "data": ["cs_a"]},
+], ids=["session", "long-session", "session-list", "customer", "session-intent", "metadata-list", "charge-intent",
+        "charge-metadata", "amount", "intent", "dispute-intent", "object-string", "data-list"])
+def test_a_signed_event_with_a_query_where_an_id_belongs_is_ignored(client, user, webhooks, make):
+    paid = start_checkout(client)
+    webhooks.ok(completed(paid, "pi_paid"))
+    pending = start_checkout(client)
+    before = [payment_of(paid), payment_of(pending)]
+    events = db.collection("stripe_events").count_documents({})
+    assert webhooks.ok(make(pending)) == {"received": True, "ignored": True}
+    assert [payment_of(paid), payment_of(pending)] == before and balance(client) == 150
+    assert db.collection("stripe_events").count_documents({}) == events
+
+
+# --- payments that must not be fulfilled ----------------------------------------------
+
+def test_a_closed_payment_is_not_fulfilled_but_flagged(client, payment, webhooks, admin_client):
+    # What account deletion does to a Checkout left open.
+    db.collection("payments").update_one({"_id": payment["_id"]}, {"$set": {"status": "failed", "failure": "account_deleted", "closed": True}})
+    webhooks.ok(completed(payment, "pi_1"))
+    webhooks.ok(event("checkout.session.async_payment_succeeded", session_object(payment, payment_intent="pi_1")))
+    row = payment_of(payment)
+    assert row["status"] == "failed" and row["needs_attention"] is True and row["failure"] == "account_deleted" and "succeeded_at" not in row
+    assert balance(client) == 50 and ledger_of(payment) == []
+    assert db.collection("outbox").count_documents({"template": "payment_confirmation"}) == 0
+    [listed] = admin_client.get("/api/admin/payments").json()["payments"]
+    assert listed["needs_attention"] is True
+    # The administrator refunds it in Stripe: nothing is left to do.
+    webhooks.ok(event("charge.refunded", charge_object(payment, payment_intent="pi_1", amount_refunded=900)))
+    row = payment_of(payment)
+    assert "needs_attention" not in row and row["status"] == "failed" and balance(client) == 50
+
+
+def test_a_payment_whose_account_is_gone_is_not_marked_paid(client, payment, webhooks):
+    # An older deletion left it pending under an opaque id: there is no user to credit.
+    db.collection("payments").update_one({"_id": payment["_id"]}, {"$set": {"user_id": ObjectId()}})
+    webhooks.ok(completed(payment, "pi_1"))
+    row = payment_of(payment)
+    assert row["status"] == "failed" and row["closed"] is True and row["needs_attention"] is True and "succeeded_at" not in row
+    assert ledger_of(payment) == [] and balance(client) == 50
+
+
+def test_paying_an_open_checkout_after_deleting_the_account(client, payment, webhooks):
+    assert client.delete("/api/account", json={"password": PASSWORD}).status_code == 204
+    webhooks.ok(completed(payment, "pi_1"))
+    row = payment_of(payment)
+    assert row["status"] == "failed" and row["needs_attention"] is True and ledger_of(payment) == []

@@ -46,6 +46,21 @@ def test_a_forged_or_stale_cookie_is_ignored_not_trusted(anon, client, user):
     assert db.collection("messages").count_documents({"user_id": {"$exists": True}}) == 0
 
 
+def test_the_sender_is_found_by_the_shared_session_helper(client, user, monkeypatch):
+    """One session check for open routes (lib.http.auth.optional_user), not a copy that can drift from it."""
+    from lib import contact
+
+    asked = []
+
+    def spy(req):
+        asked.append(req)
+        return {"_id": ObjectId(user["id"])}
+
+    monkeypatch.setattr(contact, "optional_user", spy)
+    assert client.post("/api/contact", json=MESSAGE).status_code == 201
+    assert len(asked) == 1 and db.collection("messages").find_one()["user_id"] == ObjectId(user["id"])
+
+
 def test_five_an_hour_per_address_then_429(anon):
     for _ in range(5):
         assert anon.post("/api/contact", json=MESSAGE).status_code == 201

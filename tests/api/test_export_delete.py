@@ -78,7 +78,46 @@ def test_export_is_a_dated_download_of_everything(client, person):
     assert adjustment["reason"] == "goodwill" and "admin_id" not in adjustment
     [payment] = data["payments"]
     assert payment["amount_cents"] == 900 and payment["card"]["last4"] == "4242" and payment["session_id"] == person["payment"]["session_id"]
-    assert sorted(m["message"] for m in data["messages"]) == ["Do you have a free tier?", "Invoice please"]
+    # Only what they sent signed in: the message sent to support from this address before signing up is not provably theirs.
+    [message] = data["messages"]
+    assert message["message"] == "Invoice please" and message["email"] == "ada.work@example.com"
+    # Their requests in the server log (90 days), and what administrators did to the account, without naming the admin.
+    [logged] = [row for row in data["request_log"] if row["path"] == "/api/tokens"]
+    assert set(logged) == {"id", "ip", "method", "path", "status", "user_agent", "referrer", "created_at"}
+    assert logged["ip"] == "203.0.113.7" and logged["method"] == "POST" and logged["status"] == 201
+    [audit] = data["audit"]
+    assert set(audit) == {"id", "action", "before", "after", "created_at"}
+    assert audit["action"] == "credits.adjust" and audit["after"]["reason"] == "goodwill" and audit["after"]["delta"] == 5
+
+
+def test_export_lists_only_this_accounts_log_rows_and_audit_entries(client, new_client, person):
+    other = new_client()
+    someone = sign_up(other, email="someone.else@example.com")
+    other.post("/api/tokens", json={"name": "theirs"})
+    admin = new_client()
+    make_admin(sign_up(admin)["email"])
+    assert admin.post("/api/admin/credits", json={"user_id": someone["id"], "amount": 7, "reason": "not ada"}).status_code == 201
+    db.collection("request_log").update_many({}, {"$set": {"duration_ms": 1.5, "model": "x"}})  # fields outside the allow-list
+    ours = {str(r["_id"]) for r in db.collection("request_log").find({"user_id": person["uid"]})}
+    r = client.get("/api/account/export")
+    data = r.json()
+    assert {row["id"] for row in data["request_log"]} == ours and ours
+    assert all(set(row) == {"id", "ip", "method", "path", "status", "user_agent", "referrer", "created_at"} for row in data["request_log"])
+    assert [a["after"]["reason"] for a in data["audit"]] == ["goodwill"]
+    for row in db.collection("audit").find():
+        assert row["admin_email"] not in r.text and str(row["admin_id"]) not in r.text
+
+
+def test_a_strangers_messages_from_this_address_are_neither_exported_nor_erased(client, anon, new_client):
+    """Registering someone else's (unverified) address must not hand over, or let one erase, their messages."""
+    assert anon.post("/api/contact", json={"name": "Victim", "email": "victim@example.com", "message": "My private question"}).status_code == 201
+    impostor = new_client()
+    sign_up(impostor, email="victim@example.com")
+    data = impostor.get("/api/account/export").json()
+    assert data["messages"] == [] and "My private question" not in impostor.get("/api/account/export").text
+    assert impostor.delete("/api/account", json={"password": PASSWORD}).status_code == 204
+    [message] = db.collection("messages").find()
+    assert message["name"] == "Victim" and message["email"] == "victim@example.com" and "anonymised_at" not in message
 
 
 def test_export_holds_no_secret(client, person):
@@ -160,19 +199,23 @@ def test_deletion_leaves_nothing_linked_and_keeps_the_books(client, anon, person
     assert payment["user_id"] == anon_id and payment["amount_cents"] == 900 and payment["status"] == "succeeded"
     assert "card" not in payment
 
-    # Messages are kept for support, with no name, address or account.
-    messages = list(db.collection("messages").find())
-    assert sorted(m["message"] for m in messages) == ["Do you have a free tier?", "Invoice please"]
-    assert all(m["email"] is None and m["name"] is None and "user_id" not in m for m in messages)
+    # Messages sent signed in are kept for support, with no name, address or account. The one sent
+    # signed out before signing up was never linked to the account (its address was unverified): it stays.
+    [sent_signed_in] = db.collection("messages").find({"message": "Invoice please"})
+    assert sent_signed_in["email"] is None and sent_signed_in["name"] is None and "user_id" not in sent_signed_in
+    [sent_signed_out] = db.collection("messages").find({"message": "Do you have a free tier?"})
+    assert sent_signed_out["email"] == email and "anonymised_at" not in sent_signed_out
 
     # Audit rows about the person name the opaque id.
     assert db.collection("audit").count_documents({"target_user_id": uid}) == 0
     assert db.collection("audit").count_documents({"target_user_id": anon_id}) == 1
 
-    # And no document anywhere still holds their id or address.
+    # And no document anywhere still holds their id or address (but that signed-out message).
     database = db.database()
     for name in database.list_collection_names():
         for doc in database[name].find():
+            if doc["_id"] == sent_signed_out["_id"]:
+                continue
             raw = bson.encode(doc)
             assert uid.binary not in raw and email.encode() not in raw, f"{name} still holds the deleted account: {doc}"
 
@@ -183,14 +226,52 @@ def test_deletion_leaves_nothing_linked_and_keeps_the_books(client, anon, person
     assert anon.get("/api/account/balance", headers={"Authorization": f"Bearer {secret}"}, cookies=False, origin=None).status_code == 401
 
 
-def test_the_email_can_register_again_and_starts_empty(client, new_client, person):
+def test_the_email_can_register_again_and_starts_empty_without_a_second_bonus(client, new_client, person):
     assert client.delete("/api/account", json={"password": PASSWORD}).status_code == 204
     again = new_client()
-    user = sign_up(again, email=person["email"])
-    assert user["credits"] == 50 and user["id"] != str(person["uid"])
+    user = sign_up(again, email=person["email"].upper())
+    assert user["credits"] == 0 and user["id"] != str(person["uid"])
     data = again.get("/api/account/export").json()
     assert data["tokens"] == [] and data["payments"] == [] and data["messages"] == []
-    assert [row["kind"] for row in data["ledger"]] == ["signup_bonus"]
+    assert data["ledger"] == []  # no bonus, so no signup_bonus row: the balance 0 is the sum of nothing
+    assert credits.reconcile() == []
+    [welcome] = db.collection("outbox").find({"to": person["email"], "template": "welcome"})
+    assert "0 free credits" in welcome["text"]
+
+
+def test_free_credits_are_granted_once_per_address_and_recorded_only_as_a_hash(client, new_client, person):
+    digest = hashlib.sha256(person["email"].encode()).hexdigest()
+    [record] = db.collection("signup_bonuses").find({"_id": digest})
+    assert set(record) == {"_id", "granted_at"}  # no address, no account id
+    for _ in range(2):  # delete and register again, twice: never another bonus
+        assert client.delete("/api/account", json={"password": PASSWORD}).status_code == 204
+        assert sign_up(client, email=person["email"])["credits"] == 0
+    assert db.collection("signup_bonuses").count_documents({}) == 2  # Ada's and the admin's from the fixture
+    assert sign_up(new_client(), email="someone.new@example.com")["credits"] == 50
+
+
+def test_a_taken_email_records_no_bonus(client, anon, person):
+    before = db.collection("signup_bonuses").count_documents({})
+    r = anon.post("/api/auth/register", json={"first_name": "E", "last_name": "V", "email": person["email"], "password": PASSWORD})
+    assert r.status_code == 409
+    db.collection("signup_bonuses").delete_many({})  # as for an account made before bonuses were recorded
+    r = anon.post("/api/auth/register", json={"first_name": "E", "last_name": "V", "email": person["email"], "password": PASSWORD})
+    assert r.status_code == 409
+    assert db.collection("signup_bonuses").count_documents({}) == 0 < before  # rolled back with the failed insert
+
+
+def test_deletion_closes_payments_not_yet_paid(client, person):
+    """A Checkout tab left open must not pay into an erased account; paid ones stay as they were."""
+    pending = insert_payment(person["uid"], status="pending")
+    declined = insert_payment(person["uid"], status="failed")
+    db.collection("payments").update_one({"_id": declined["_id"]}, {"$set": {"failure": "card_declined"}})
+    assert client.delete("/api/account", json={"password": PASSWORD}).status_code == 204
+    pending = db.collection("payments").find_one({"_id": pending["_id"]})
+    assert pending["status"] == "failed" and pending["failure"] == "account_deleted" and pending["closed"] is True
+    declined = db.collection("payments").find_one({"_id": declined["_id"]})
+    assert declined["status"] == "failed" and declined["failure"] == "card_declined" and declined["closed"] is True
+    paid = db.collection("payments").find_one({"_id": person["payment"]["_id"]})
+    assert paid["status"] == "succeeded" and "closed" not in paid
 
 
 def test_a_second_delete_with_the_old_cookie_is_401(client, person):

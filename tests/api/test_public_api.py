@@ -8,7 +8,6 @@ from types import SimpleNamespace
 
 import pytest
 from PIL import Image
-from pymongo import MongoClient, monitoring
 
 from lib import config, db, tokens
 from tests.api.test_tokens import create_token, with_token
@@ -117,38 +116,19 @@ def test_request_id_header_matches_the_request_log(client, user):
     assert row is not None and "token_id" not in row
 
 
-class CommandCounter(monitoring.CommandListener):
-    def __init__(self):
-        self.commands = []
-
-    def started(self, event):
-        self.commands.append((event.command_name, event.command.get(event.command_name)))
-
-    def succeeded(self, event):
-        pass
-
-    def failed(self, event):
-        pass
-
-
-def test_a_token_check_is_one_database_command(client, user, monkeypatch):
+def test_a_token_check_is_one_database_command(client, user, mongo_commands):
     secret = create_token(client)["secret"]
-    counter = CommandCounter()
-    counting = MongoClient(config.settings().mongodb_uri, tz_aware=True, event_listeners=[counter])
-    monkeypatch.setattr(db, "client", lambda: counting)
-    try:
-        req = SimpleNamespace(response_headers={}, log_extra={})
-        caller = tokens.authenticate(req, secret)
-        assert caller.source == "api" and caller.token_name == "my script"
-        assert counter.commands == [("findAndModify", "tokens")]
-        assert req.response_headers["X-RateLimit-Remaining"] == "59"
+    mongo_commands.commands.clear()
+    req = SimpleNamespace(response_headers={}, log_extra={})
+    caller = tokens.authenticate(req, secret)
+    assert caller.source == "api" and caller.token_name == "my script"
+    assert mongo_commands.commands == [("findAndModify", "tokens")]
+    assert req.response_headers["X-RateLimit-Remaining"] == "59"
 
-        counter.commands.clear()
-        with pytest.raises(Exception, match="Invalid API token"):
-            tokens.authenticate(req, "ghp_not_ours")
-        assert counter.commands == []  # a foreign token format never reaches the database
-    finally:
-        counting.close()
+    mongo_commands.commands.clear()
+    with pytest.raises(Exception, match="Invalid API token"):
+        tokens.authenticate(req, "ghp_not_ours")
+    assert mongo_commands.commands == []  # a foreign token format never reaches the database
 
 
 # --- vision calls with a token (the fake SentiSight answers) -----------------

@@ -146,6 +146,36 @@ def test_a_deleted_account_loses_its_session(client, user):
     assert client.get("/api/auth/me").status_code == 401
 
 
+@pytest.mark.parametrize("case", ["current", "none", "garbage", "other_key", "not_an_object_id", "unknown_user", "stale_version", "disabled"])
+def test_optional_user_is_the_user_of_a_current_cookie_and_otherwise_none(client, user, case):
+    """The one session check for routes open to all (contact): same verdict as load_user, but never a 401."""
+    from types import SimpleNamespace
+
+    from lib.http.auth import optional_user  # imported here: it is what this test is about
+
+    good = client.cookies["np_session"]
+    cookies = {
+        "current": {"np_session": good},
+        "none": {},
+        "garbage": {"np_session": "not-a-jwt"},
+        "other_key": {"np_session": jwt.encode(claims_for(user), "another-secret-" + "y" * 32, algorithm="HS256")},
+        "not_an_object_id": {"np_session": jwt.encode(claims_for(user, sub="admin"), SECRET, algorithm="HS256")},
+        "unknown_user": {"np_session": jwt.encode(claims_for(user, sub=str(ObjectId())), SECRET, algorithm="HS256")},
+        "stale_version": {"np_session": good},
+        "disabled": {"np_session": good},
+    }[case]
+    if case == "stale_version":
+        db.collection("users").update_one({"_id": ObjectId(user["id"])}, {"$inc": {"session_version": 1}})
+    if case == "disabled":
+        db.collection("users").update_one({"_id": ObjectId(user["id"])}, {"$set": {"disabled": True}})
+    found = optional_user(SimpleNamespace(cookies=cookies))
+    if case == "current":
+        assert found["_id"] == ObjectId(user["id"]) and found["email"] == user["email"]
+    else:
+        assert found is None
+    assert (me_with(Client(client.app), cookies.get("np_session", "")).status_code == 200) == (case == "current")
+
+
 # --- CSRF: cookie writes must come from our own pages -------------------------------------------
 
 def password_change(client, **kw):

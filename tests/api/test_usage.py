@@ -207,3 +207,19 @@ def test_the_call_log_query_is_indexed(history):
     found = _walk(plan, {"stages": [], "docs": []})
     assert "IXSCAN" in found["stages"] and "COLLSCAN" not in found["stages"]
     assert max(found["docs"]) <= 7  # at most the user's own `use` rows
+
+
+def test_page_of_gives_the_page_and_its_place(user, monkeypatch):
+    from lib import pagination
+
+    uid = ObjectId(user["id"])
+    start = datetime.now(UTC) - timedelta(hours=1)
+    ids = [debit_at(monkeypatch, uid, start + timedelta(seconds=i), 1, "general-classification", "dashboard")["_id"] for i in range(5)]
+    match = {"user_id": uid, "kind": "use"}
+    ledger = db.collection("ledger")
+    page = pagination.page_of(ledger, match, page=2, per_page=2, sort=[("created_at", -1)], projection={"credits": 1}, hint=usage.USER_KIND_TIME)
+    items = page.pop("items")
+    assert [r["_id"] for r in items] == [ids[2], ids[1]] and all(set(r) == {"_id", "credits"} for r in items)
+    assert page == {"page": 2, "pages": 3, "total": 5, "per_page": 2}
+    empty = pagination.page_of(ledger, {"user_id": ObjectId()}, page=1, per_page=2, sort=[("created_at", -1)])
+    assert empty == {"items": [], "page": 1, "pages": 1, "total": 0, "per_page": 2}

@@ -105,10 +105,11 @@ def test_register_sign_out_sign_in_change_and_reset_the_password(dev_server, dev
     status, body = stranger.post("/api/auth/forgot", {"email": email})
     assert status == 202
     link = reset_link_from_console(dev_server_process, email)
-    assert link.startswith(dev_server + "/reset?token=")
-    page_status, page = stranger.get(urlsplit(link).path + "?" + urlsplit(link).query)
+    # The token is in the fragment, which a browser never sends: only /reset reaches the server and its logs.
+    assert link.startswith(dev_server + "/reset#token=") and not urlsplit(link).query
+    page_status, page = stranger.get(urlsplit(link).path)
     assert page_status == 200 and b"<html" in page.lower()  # the page the link opens
-    token = parse_qs(urlsplit(link).query)["token"][0]
+    token = parse_qs(urlsplit(link).fragment)["token"][0]
 
     # Reset from the link (as the reset page posts it): the new password works, every session ends.
     assert stranger.post("/api/auth/reset", {"token": token, "new_password": third})[0] == 204
@@ -124,3 +125,40 @@ def test_register_sign_out_sign_in_change_and_reset_the_password(dev_server, dev
     # The mails a person would have received, in the server's outbox.
     templates = [m["template"] for m in dev_server_process.database["outbox"].find({"to": email}).sort("created_at", 1)]
     assert templates == ["welcome", "password_changed", "password_reset", "password_changed"]
+
+
+# --- in the browser: where signing in leads ---------------------------------------------------------
+
+def test_sign_in_only_ever_leads_back_into_the_site(open_page):
+    """`next` after sign-in must stay on our origin, however it is spelled (an open redirect otherwise)."""
+    page = open_page("/signup")
+    email = f"next-{uuid.uuid4().hex[:8]}@example.com"
+    page.fill("#first_name", "Ada")
+    page.fill("#last_name", "Lovelace")
+    page.fill("#email", email)
+    page.fill("#password", "correct horse battery")
+    page.click("#signup-form button[type=submit]")
+    page.wait_for_url("**/dashboard")
+    page.click("#sign-out")
+    page.wait_for_url(re.compile(r"/$"))
+
+    # A tab (or CR/LF) is stripped from URLs by the browser: "/\t/evil.example" would become "//evil.example".
+    page.goto("/login?next=/%09/evil.example")
+    page.fill("#email", email)
+    page.fill("#password", "correct horse battery")
+    page.click("#login-form button[type=submit]")
+    page.wait_for_url("**/dashboard")
+    assert urlsplit(page.url).netloc == urlsplit(open_page.site).netloc and urlsplit(page.url).path == "/dashboard"
+
+    # The same rule for every spelling, checked in the page's own URL parser.
+    cases = {
+        "/\t/evil.example": "/dashboard", "/\n/evil.example": "/dashboard", "/\r/evil.example": "/dashboard",
+        "//evil.example": "/dashboard", "/\\evil.example": "/dashboard", "\\/evil.example": "/dashboard",
+        "https://evil.example/dashboard": "/dashboard", "javascript:alert(1)": "/dashboard", " //evil.example": "/dashboard",
+        "": "/dashboard", "/dashboard/usage?days=7#chart": "/dashboard/usage?days=7#chart", "/docs": "/docs",
+    }
+    got = page.evaluate("""async (cases) => {
+        const { nextPath } = await import("/js/session.js");
+        return Object.fromEntries(Object.keys(cases).map((next) => [next, nextPath(next)]));
+    }""", cases)
+    assert got == cases

@@ -202,9 +202,11 @@ def test_a_forgotten_password_is_reset_through_the_mailed_link(open_page, site_s
     page.click("#forgot-form button[type=submit]")
     page.wait_for_selector("#forgot-sent:visible")
     mail = site_server.database["outbox"].find_one({"to": email, "template": "password_reset"})
-    link = re.search(r"/reset\?token=\S+", mail["text"]).group(0)
+    link = re.search(r"/reset#token=\S+", mail["text"]).group(0)
 
     page.goto(link)
+    page.wait_for_function("location.hash === ''")  # the page takes the token out of the address bar
+    assert page.url.endswith("/reset") and "token" not in page.url
     page.fill("#new_password", "a brand new password")
     page.fill("#confirm_password", "a brand new password")
     page.click("#reset-form button[type=submit]")
@@ -275,7 +277,7 @@ def test_public_pages(open_page):
     assert "reference" in page.text_content("#contact-thanks")
     screenshot(page, "contact")
 
-    for path, name in (("/login", "login"), ("/forgot", "forgot"), ("/reset?token=x", "reset")):
+    for path, name in (("/login", "login"), ("/forgot", "forgot"), ("/reset#token=x", "reset")):
         page.goto(path)
         screenshot(page, name)
     open_page.expect_error("/no-such-page")
