@@ -112,6 +112,8 @@ def test_a_customer_from_sign_up_to_account_deletion(open_page, photo):
     page.click(".app-nav >> text=Usage")
     page.wait_for_selector("#calls-table tbody tr")
     assert page.text_content("#total-calls") == "2"
+    # Chart.js loads on first use: wait until the daily chart exists before reading it.
+    page.wait_for_function("() => window.Chart && Chart.getChart(document.querySelector('#chart-daily'))")
     charted = page.evaluate("""() => {
         const chart = Chart.getChart(document.querySelector('#chart-daily'));
         const calls = chart.data.datasets.find((d) => d.label === 'Calls');

@@ -52,6 +52,7 @@ def test_an_administrator_finds_a_customer_and_adjusts_their_credits(open_page):
     admin.click(".app-nav >> text=Statistics")
     admin.wait_for_selector("section[data-section=stats][data-ready]")
     assert int(admin.text_content("#stat-users")) >= 2
+    admin.wait_for_function("() => window.Chart && Chart.getChart(document.querySelector('#chart-new-users'))")
     assert admin.evaluate("Chart.getChart(document.querySelector('#chart-new-users')).data.datasets[0].data.reduce((a, b) => a + b, 0)") >= 2
     screenshot(admin, "admin-stats")
 
