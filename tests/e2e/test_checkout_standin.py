@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import urllib.error
 import urllib.request
+import uuid
 from http.cookiejar import CookieJar
 
 import pytest
@@ -49,7 +50,7 @@ def buyer(dev_server):
     """A new person signed in on the dev server."""
     browser = Browser(dev_server)
     status, body = browser.json("POST", "/api/auth/register", {
-        "first_name": "Grace", "last_name": "Hopper", "email": f"grace{id(browser)}@example.com", "password": PASSWORD,
+        "first_name": "Grace", "last_name": "Hopper", "email": f"grace-{uuid.uuid4().hex[:12]}@example.com", "password": PASSWORD,
     })
     assert status == 201, body
     return browser
