@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import time
 from datetime import UTC, datetime
 
@@ -10,6 +9,7 @@ from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
 from lib import db
+from lib.digest import sha256_hex
 from lib.errors import rate_limited
 
 clock = time.time  # the windows' clock; tests pin it away from window edges
@@ -23,7 +23,7 @@ def _window(key: str, window_seconds: int, now: float) -> tuple[str, int]:
 def window_id(key: str, window_seconds: int, now: float) -> str:
     """The counter document's id for `key` in the window holding `now` (keys hold emails/IPs: hashed)."""
     start = int(now // window_seconds) * window_seconds
-    return f"{hashlib.sha256(key.encode()).hexdigest()[:32]}:{start}"
+    return f"{sha256_hex(key)[:32]}:{start}"
 
 
 def hit(key: str, window_seconds: int, now: float | None = None) -> tuple[int, int]:

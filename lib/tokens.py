@@ -7,7 +7,6 @@ response that created it (privacy policy §1.4, §5).
 
 from __future__ import annotations
 
-import hashlib
 import math
 import secrets
 import time
@@ -16,6 +15,7 @@ from datetime import UTC, datetime
 from pymongo import ReturnDocument
 
 from lib import config, db, mail, validation
+from lib.digest import sha256_hex
 from lib.errors import bad_request, conflict, not_found, rate_limited, unauthorized
 from lib.http import Caller, Response, load_user
 
@@ -30,7 +30,7 @@ clock = time.time  # the rate-limit clock; tests move it to pin a window
 
 
 def digest(raw_token: str) -> str:
-    return hashlib.sha256(raw_token.encode()).hexdigest()
+    return sha256_hex(raw_token)
 
 
 def view(token: dict) -> dict:

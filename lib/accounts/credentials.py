@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from datetime import UTC, datetime, timedelta
 from urllib.parse import quote
@@ -11,6 +10,7 @@ from pymongo import ReturnDocument
 
 from lib import config, db, mail, passwords, ratelimit, sessions, validation
 from lib.accounts import find_by_email
+from lib.digest import sha256_hex
 from lib.errors import ApiError, bad_request
 from lib.http import Response, load_user
 
@@ -60,10 +60,6 @@ def reset_mail_key(email: str) -> str:
     return f"forgot-mail:{email}"
 
 
-def _digest(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 def forgot(req) -> Response:
     ratelimit.enforce(f"forgot:{req.client_ip}", 20, 3600, "Too many reset requests from this address. Try again in an hour.")
     body = validation.only(req.json(), {"email"})
@@ -76,7 +72,7 @@ def forgot(req) -> Response:
         # Only the newest link works: a flood of requests leaves one live token, not many.
         db.collection("reset_tokens").delete_many({"user_id": user["_id"]})
         db.collection("reset_tokens").insert_one({
-            "hash": _digest(token), "user_id": user["_id"], "expires_at": datetime.now(UTC) + RESET_LIFETIME,
+            "hash": sha256_hex(token), "user_id": user["_id"], "expires_at": datetime.now(UTC) + RESET_LIFETIME,
         })
         # In the fragment, which browsers never send: the token stays out of access logs and Referers.
         url = f"{config.settings().site_url}/reset#token={quote(token)}"
@@ -90,7 +86,7 @@ def reset(req) -> Response:
     token = validation.string(body, "token", max_len=200)
     new = passwords.validate(body.get("new_password"), "new_password")
     # Deleting the row as we read it makes the link single-use even under races.
-    row = db.collection("reset_tokens").find_one_and_delete({"hash": _digest(token)})
+    row = db.collection("reset_tokens").find_one_and_delete({"hash": sha256_hex(token)})
     if not row or row["expires_at"] < datetime.now(UTC):
         raise bad_request("invalid_reset_token", "This reset link is invalid or has expired. Ask for a new one.", field="token")
     user = _set_password(row["user_id"], new)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from datetime import UTC, datetime
 
@@ -10,6 +9,7 @@ from pymongo.errors import DuplicateKeyError
 
 from lib import config, credits, db, mail, passwords, ratelimit, sessions, validation
 from lib.accounts import DEFAULT_NOTIFICATIONS, public_view
+from lib.digest import sha256_hex
 from lib.errors import conflict
 from lib.http import Response
 
@@ -59,7 +59,7 @@ def register(req) -> Response:
 
 def bonus_key(email: str) -> str:
     """The `signup_bonuses` id of an address: SHA-256 of it lower-cased, never the address itself."""
-    return hashlib.sha256(email.strip().lower().encode()).hexdigest()
+    return sha256_hex(email.strip().lower())
 
 
 def _create_stripe_customer(user: dict) -> None:
