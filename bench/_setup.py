@@ -127,10 +127,11 @@ def shutdown() -> None:
 
 
 def fresh_database(label: str) -> str:
-    """Point lib.db at a new, empty database (each bench gets its own); returns its name."""
+    """Point lib.db at a new, empty database (each bench gets its own), indexed as deployed; returns its name."""
     stack()
     name = f"bench_{label}_{uuid.uuid4().hex[:8]}"
     db.use_database(name)
+    db.ensure_indexes()
     return name
 
 

@@ -8,6 +8,9 @@ from __future__ import annotations
 import socket
 from pathlib import Path
 
+# Only for this server: production URIs (Atlas) keep retryable writes on.
+LOCAL_URI_OPTIONS = "directConnection=true&retryWrites=false"
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -24,4 +27,4 @@ def start(storage_path: str | Path = ":memory:", port: int | None = None, ttl_sw
     port = port or free_port()
     server = SecantusDBServer(host="127.0.0.1", port=port, storage_path=str(storage_path), ttl_sweep_seconds=ttl_sweep_seconds)
     server.start()
-    return server, f"mongodb://127.0.0.1:{port}/?directConnection=true"
+    return server, f"mongodb://127.0.0.1:{port}/?{LOCAL_URI_OPTIONS}"

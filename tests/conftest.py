@@ -60,9 +60,10 @@ def settings(monkeypatch):
 
 @pytest.fixture
 def database(mongo_server):
-    """A database of its own for this test; the books must reconcile when it ends."""
+    """A database of its own for this test, indexed as a deployment is; the books must reconcile when it ends."""
     name = f"t_{uuid.uuid4().hex[:12]}"
     db.use_database(name)
+    db.ensure_indexes()
     yield db.database()
     problems = credits.reconcile()
     db.client().drop_database(name)

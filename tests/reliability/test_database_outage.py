@@ -46,7 +46,7 @@ def own_server(client, sentisight, settings, tmp_path):
     """A database server for this test alone; lib.db points at it until the test ends."""
     own = OwnServer(tmp_path / "db")
     settings(MONGODB_URI=own.uri, MONGODB_TIMEOUT_MS=TIMEOUT_MS)
-    db.ensure_indexes()  # a new server: the per-process "already indexed" memory does not apply
+    db.ensure_indexes()  # a new server: indexes are a deploy step, not made on a request
     yield own
     own.stop()
 
