@@ -163,14 +163,15 @@ class Router:
         return None
 
     def _static(self, environ, start_response, path, original):
-        if self.config.get("cleanUrls") and path.endswith(".html") and path == original:
-            clean = path[: -len(".html")]
+        file = self._static_file(path)
+        if self.config.get("cleanUrls") and path.endswith(".html") and path == original and file is not None:
+            # Only to a page that exists, with one leading slash: `//evil.example` would be another host.
+            clean = "/" + path[: -len(".html")].lstrip("/")
             clean = clean[: -len("index")] if clean.endswith("/index") else clean
             qs = environ.get("QUERY_STRING", "")
-            location = (quote(clean) or "/") + (f"?{qs}" if qs else "")
+            location = quote(clean) + (f"?{qs}" if qs else "")
             start_response("308 Permanent Redirect", [("Location", location), ("Content-Length", "0"), *self.extra_headers(original)])
             return [b""]
-        file = self._static_file(path)
         status = "200 OK"
         if file is None:
             file, status = self.public / "404.html", "404 Not Found"

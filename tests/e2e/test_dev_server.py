@@ -156,3 +156,69 @@ def test_make_dev_serves_the_product_with_an_embedded_database(tmp_path):
         except ProcessLookupError:
             pass
     assert stopped, f"the dev server outlived `local.dev`:\n{log.read_text(errors='replace')}"
+
+
+# -- the dev server's own holes ----------------------------------------------------------------
+
+@pytest.mark.parametrize("path", ["/%2Fevil.example.html", "//evil.example.html", "/%2F%2Fevil.example/index.html"])
+def test_an_html_path_naming_another_host_is_404_not_an_open_redirect(dev_server, path):
+    status, headers, _ = fetch(dev_server + path)
+    assert status == 404 and "location" not in headers
+
+
+STINGY_TIMEOUT_SECONDS, STINGY_THREADS = 1, 4
+
+
+@pytest.fixture(scope="module")
+def stingy_server(start_dev_server):
+    """A dev server with a one-second read timeout and four request threads."""
+    with start_dev_server(DEV_SERVER_READ_TIMEOUT=STINGY_TIMEOUT_SECONDS, DEV_SERVER_THREADS=STINGY_THREADS) as server:
+        yield server
+
+
+def stalled_connection(server, announced: int = 100) -> socket.socket:
+    """A POST that announces a body and never sends it."""
+    conn = socket.create_connection(("127.0.0.1", server.port), timeout=15)
+    conn.sendall(f"POST /api/auth/login HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                 f"Content-Length: {announced}\r\n\r\n".encode())
+    return conn
+
+
+def read_all(conn: socket.socket) -> bytes:
+    chunks = []
+    while chunk := conn.recv(65536):
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def thread_count(pid: int) -> int:
+    status = open(f"/proc/{pid}/status").read()  # noqa: SIM115 (Linux, where the suite runs)
+    return int(next(line.split()[1] for line in status.splitlines() if line.startswith("Threads:")))
+
+
+def test_a_body_that_never_arrives_is_answered_408_after_the_read_timeout(stingy_server):
+    started = time.monotonic()
+    with stalled_connection(stingy_server) as conn:
+        answer = read_all(conn)  # raises TimeoutError (15 s) if the server holds on
+    assert answer.startswith(b"HTTP/1.0 408 "), answer[:200]
+    assert json.loads(answer.split(b"\r\n\r\n", 1)[1])["error"]["code"] == "request_timeout"
+    assert time.monotonic() - started < STINGY_TIMEOUT_SECONDS + 5
+
+
+def test_a_client_that_sends_nothing_is_dropped_after_the_read_timeout(stingy_server):
+    with socket.create_connection(("127.0.0.1", stingy_server.port), timeout=15) as conn:
+        assert read_all(conn) == b""  # closed by the server, not by our 15 s timeout
+
+
+def test_stalled_clients_hold_a_bounded_number_of_threads_and_the_server_recovers(stingy_server):
+    pid = stingy_server.process.pid
+    before = thread_count(pid)
+    stalled = [stalled_connection(stingy_server) for _ in range(5 * STINGY_THREADS)]
+    try:
+        time.sleep(0.5)  # long enough for an unbounded server to start a thread for each
+        assert thread_count(pid) <= before + STINGY_THREADS
+        status, _, body = fetch(stingy_server.url + "/api/health")  # served once the timeouts free the threads
+        assert status == 200 and json.loads(body)["status"] == "ok"
+    finally:
+        for conn in stalled:
+            conn.close()

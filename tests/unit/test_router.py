@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import textwrap
 from urllib.parse import unquote
@@ -183,6 +184,34 @@ def test_html_extension_redirects_permanently_to_the_clean_url(site, path, locat
     assert r.status_code == 308
     assert r.headers["location"] == location
     assert r.body == b""
+
+
+def raw_get(project, path_info: str):
+    """GET with PATH_INFO exactly as a server decodes it (`/%2Fevil.example.html` -> `//evil.example.html`),
+    which the test client's URL parsing would read as a host."""
+    captured = {}
+    environ = {"REQUEST_METHOD": "GET", "PATH_INFO": path_info, "QUERY_STRING": "", "SERVER_NAME": "testserver", "SERVER_PORT": "80",
+               "wsgi.input": io.BytesIO(), "wsgi.url_scheme": "http", "HTTP_HOST": "testserver"}
+    body = b"".join(Router(root=project)(environ, lambda status, headers, exc_info=None: captured.update(status=status, headers=dict(headers))))
+    return int(captured["status"].split()[0]), captured["headers"], body
+
+
+@pytest.mark.parametrize("path_info", ["//evil.example.html", "///evil.example.html", "/\\evil.example.html", "//evil.example/index.html"])
+def test_an_html_path_naming_another_host_is_404_never_a_redirect(project, path_info):
+    status, headers, body = raw_get(project, path_info)
+    assert status == 404 and "Location" not in headers
+    assert body == b"<h1>lost</h1>"
+
+
+def test_leading_slashes_collapse_to_one_in_the_redirect(project):
+    status, headers, _ = raw_get(project, "//about.html")
+    assert (status, headers["Location"]) == (308, "/about")
+
+
+@pytest.mark.parametrize("path", ["/nope.html", "/guide/nope.html", "/nope/index.html"])
+def test_html_suffix_of_a_page_that_does_not_exist_is_404(site, path):
+    r = site.get(path)
+    assert r.status_code == 404 and "location" not in r.headers
 
 
 @pytest.mark.parametrize(("path", "ctype"), [
