@@ -105,9 +105,13 @@ class Runner:
         self.tally = Tally()
         self.stop = threading.Event()
         self.warned_no_pillow = False
+        self.base = ""
 
     def run(self, inputs: list[str]) -> Tally:
         """Process every input (until stopped); Ctrl-C waits for the calls in flight, records them, and re-raises."""
+        files = [os.path.abspath(name) for name in inputs if not is_url(name)]
+        if files:  # --save names are paths below the folder all inputs share: "sub/c.jpg" -> "sub_c.png"
+            self.base = os.path.dirname(files[0]) if len(files) == 1 else os.path.commonpath(files)
         queue = iter(inputs)
         with ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="nexuspoint") as pool:
             running: set[Future] = set()
@@ -162,7 +166,7 @@ class Runner:
     def _save(self, name: str, data: bytes, prediction) -> Path | None:
         if self.save_dir is None:
             return None
-        target = self.save_dir / draw.save_name(name)
+        target = self.save_dir / draw.save_name(name if is_url(name) else os.path.relpath(os.path.abspath(name), self.base or None))
         if isinstance(prediction, BackgroundRemoval):
             return prediction.save(target)
         if not data or not draw.can_draw(prediction):
