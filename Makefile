@@ -28,10 +28,11 @@ reconcile: install
 
 install: $(STAMP)
 
-$(STAMP): requirements.txt requirements-dev.txt $(VISION_REQS)
+$(STAMP): requirements.txt requirements-dev.txt $(VISION_REQS) clients/python/pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install --upgrade pip
 	$(PIP) install -r requirements-dev.txt
+	$(PIP) install -e ./clients/python
 	@# The local vision models are optional: without them `make dev` still runs
 	@# and /api/vision/models says which models are unavailable and why.
 	@if [ -f requirements-vision.txt ]; then \

@@ -1,0 +1,3 @@
+from nexuspoint.cli import main
+
+raise SystemExit(main())
