@@ -11,7 +11,7 @@ import pytest
 from lib import db
 from tests.fixtures.accounts import sign_up
 
-LIST_KEYS = {"id", "name", "prefix", "created_at", "last_used_at", "active"}
+LIST_KEYS = {"id", "name", "prefix", "mode", "models", "credit_limit", "expires_at", "expired", "created_at", "last_used_at", "active"}
 
 
 def create_token(client, name: str = "my script") -> dict:
