@@ -16,9 +16,14 @@ from lib import db, mail
 BATCH = 200  # per run; the rest wait for the next run
 
 
-def send_expiry_warnings(now: datetime | None = None) -> dict:
-    """Mail every warning due by `now`; returns {"mailed": n}."""
-    now = now or datetime.now(UTC)
+def clock() -> datetime:
+    """Now; tests move it forward to the week before an expiry."""
+    return datetime.now(UTC)
+
+
+def send_expiry_warnings() -> dict:
+    """Mail every warning now due; returns {"mailed": n}."""
+    now = clock()
     tokens = db.collection("tokens")
     due = {"warn_at": {"$lte": now}, "expires_at": {"$gt": now}, "active": True, "mode": {"$ne": "test"}}
     mailed = 0
