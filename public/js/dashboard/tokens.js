@@ -1,4 +1,4 @@
-// API tokens: create (shown once), rename, pause or resume, delete.
+// API tokens: create (shown once) with mode, model scope, credit cap and expiry; rename, pause or resume, delete.
 
 import { api } from "../api.js";
 import { $, copyText, h, replace } from "../dom.js";
@@ -13,6 +13,23 @@ export async function mount(section) {
   const reveal = $("#new-token", section);
   const secret = $("#new-token-value", section);
   let limit = 10;
+  const models = $("#token-models", section);
+  const catalogue = await api("/api/vision/models").catch(() => ({ models: [] }));
+  for (const model of catalogue.models) {
+    models.append(h("label", { class: "check" }, h("input", { type: "checkbox", value: model.slug, "data-model": "" }), h("span", {}, model.name)));
+  }
+
+  // The settings the plain name field doesn't carry: read from their inputs into the create body.
+  function settings() {
+    const body = { mode: $("#token-mode", section).value };
+    const chosen = [...models.querySelectorAll("input[data-model]:checked")].map((box) => box.value);
+    if (chosen.length) body.models = chosen;
+    const cap = $("#token-cap", section).value.trim();
+    if (cap) body.credit_limit = { credits: Number(cap), period: $("#token-cap-period", section).value };
+    const day = $("#token-expires", section).value;
+    if (day) body.expires_at = `${day}T00:00:00Z`;
+    return body;
+  }
 
   async function change(token, body) {
     try {
@@ -41,6 +58,14 @@ export async function mount(section) {
   const columns = [
     { label: "Name", cell: (t) => h("strong", {}, t.name) },
     { label: "Token", cell: (t) => h("code", {}, `${t.prefix}…`) },
+    { label: "Mode", cell: (t) => h("span", { class: `badge ${t.mode}` }, t.mode === "test" ? "Test" : "Live") },
+    { label: "Models", cell: (t) => (t.models.length ? t.models.join(", ") : h("span", { class: "muted" }, "All")) },
+    { label: "Cap", cell: (t) => (t.credit_limit
+      ? h("span", { class: "nowrap" }, `${t.credit_limit.used} of ${t.credit_limit.credits} credits ${t.credit_limit.period === "total" ? "in total" : `this ${t.credit_limit.period}`}`)
+      : h("span", { class: "muted" }, "None")) },
+    { label: "Expires", cell: (t) => (t.expires_at
+      ? h("span", { class: `nowrap${t.expired ? " error" : ""}` }, t.expired ? `Expired ${date(t.expires_at)}` : date(t.expires_at))
+      : h("span", { class: "muted" }, "Never")) },
     { label: "Created", cell: (t) => h("span", { class: "nowrap" }, date(t.created_at)) },
     { label: "Last used", cell: (t) => (t.last_used_at ? h("span", { class: "nowrap" }, dateTime(t.last_used_at)) : h("span", { class: "muted" }, "Never")) },
     { label: "Status", cell: (t) => h("span", { class: `badge ${t.active ? "active" : "paused"}` }, t.active ? "Active" : "Paused") },
@@ -72,7 +97,7 @@ export async function mount(section) {
   }
 
   bindForm(form, {
-    submit: (body) => api("/api/tokens", { method: "POST", body }),
+    submit: (body) => api("/api/tokens", { method: "POST", body: { ...body, ...settings() } }),
     success: async ({ token }) => {
       form.reset();
       $("#new-token-name", section).textContent = `"${token.name}"`;
