@@ -34,3 +34,4 @@ def test_a_scoped_capped_expiring_test_token(open_page):
     assert "Never" in row  # not used yet
     assert page.locator("#token-list tbody tr td").filter(has_text=str(int(expires[8:]))).count() >= 1  # the expiry date is shown
     screenshot(page, "dashboard-tokens-settings")
+
