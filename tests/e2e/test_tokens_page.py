@@ -35,3 +35,11 @@ def test_a_scoped_capped_expiring_test_token(open_page):
     assert page.locator("#token-list tbody tr td").filter(has_text=str(int(expires[8:]))).count() >= 1  # the expiry date is shown
     screenshot(page, "dashboard-tokens-settings")
 
+
+    # Editing: the cap changes, the mode stays.
+    page.click("#token-list button:has-text('Edit')")
+    page.wait_for_selector("#token-mode:disabled")
+    page.fill("#token-cap", "40")
+    page.click("#token-form button[type=submit]")
+    page.wait_for_selector("#token-list tbody tr:has-text('0 of 40 credits this month')")
+    assert "Test" in page.text_content("#token-list tbody tr")
