@@ -159,9 +159,10 @@ def top_up(user_id: str, amount: int) -> None:
     credits.grant(ObjectId(user_id), amount, "purchase", payment_id=ObjectId())
 
 
-def api_token(c: Client) -> str:
+def api_token(c: Client, **settings) -> str:
+    """A token's secret; `settings` as POST /api/tokens takes them (mode, models, credit_limit, expires_at)."""
     with quiet():
-        r = c.post("/api/tokens", json={"name": f"bench {uuid.uuid4().hex[:6]}"})
+        r = c.post("/api/tokens", json={"name": f"bench {uuid.uuid4().hex[:6]}", **settings})
     assert r.status_code == 201, r.text
     return r.json()["token"]["secret"]
 

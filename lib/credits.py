@@ -66,6 +66,22 @@ def debit(user_id: ObjectId, amount: int, *, model: str, source: str, token_id=N
     return entry, user
 
 
+def log_test_call(user_id: ObjectId, *, model: str, token_id, token_name, request_id, status: str, image_url=None, failure=None) -> dict:
+    """A test token's call in the call log: a `use` row that moves nothing (delta 0, credits 0, `test: true`).
+
+    One insert and no balance read, so it has no `balance_after`; usage charts,
+    admin figures and low-credit mails leave `test` rows out.
+    """
+    row = {"user_id": user_id, "kind": "use", "delta": 0, "credits": 0, "test": True, "model": model, "source": "api",
+           "status": status, "token_id": token_id, "token_name": token_name, "request_id": request_id, "created_at": _now()}
+    if image_url:
+        row["image_url"] = image_url
+    if failure:
+        row["failure"] = failure
+    row["_id"] = db.collection("ledger").insert_one(row).inserted_id
+    return row
+
+
 def refund(use_row: dict, reason: str = "") -> int | None:
     """Give back the credits of a failed call, once; marks the use row failed. Returns the balance."""
 

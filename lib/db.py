@@ -27,7 +27,8 @@ _db_name_override: str | None = None
 
 INDEXES = {
     "users": [([("email", ASCENDING)], {"unique": True}), ([("created_at", ASCENDING)], {})],
-    "tokens": [([("hash", ASCENDING)], {"unique": True}), ([("user_id", ASCENDING), ("created_at", ASCENDING)], {})],
+    "tokens": [([("hash", ASCENDING)], {"unique": True}), ([("user_id", ASCENDING), ("created_at", ASCENDING)], {}),
+               ([("warn_at", ASCENDING)], {})],  # the expiry-warning job's scan
     "ledger": [
         ([("user_id", ASCENDING), ("kind", ASCENDING), ("created_at", DESCENDING)], {}),
         ([("created_at", ASCENDING)], {}),

@@ -16,6 +16,7 @@ from lib.errors import bad_request
 from lib.http import load_user
 
 SOURCES = ("dashboard", "api")
+NOT_TEST = {"test": {"$ne": True}}  # test-token calls (sandbox, 0 credits) are in the call log, never in the charts
 # Named explicitly: with a model/source filter on top, some planners (the embedded
 # server's) fall back to a collection scan instead of this index.
 USER_KIND_TIME = [("user_id", 1), ("kind", 1), ("created_at", -1)]
@@ -74,7 +75,7 @@ def summarise(match: dict, start: datetime, days: int, hint: list | None = None)
 
 def user_summary(user_id, days: int, now: datetime | None = None) -> dict:
     start, end = window(days, now)
-    match = {"user_id": user_id, "kind": "use", "created_at": {"$gte": start, "$lt": end}}
+    match = {"user_id": user_id, "kind": "use", "created_at": {"$gte": start, "$lt": end}, **NOT_TEST}
     # No hint: the planner picks the {user_id, kind, created_at} index by itself (a test checks the
     # plan), and on the embedded server a hinted aggregation walks far more of the index.
     body = summarise(match, start, days)
@@ -98,6 +99,7 @@ def _call_view(row: dict, token_names: dict) -> dict:
         "token_name": token_names.get(token_id) if token_id else None,
         "image_url": row.get("image_url"),
         "status": row.get("status"),
+        "test": bool(row.get("test")),
         "created_at": row["created_at"],
     }
 

@@ -20,8 +20,9 @@ ERROR_CODES = sorted({
     "image_too_large", "image_too_many_pixels", "image_unreadable", "insufficient_credits", "internal_error", "invalid_base64",
     "invalid_content_length", "invalid_credentials", "invalid_email", "invalid_field", "invalid_image", "invalid_json", "invalid_multipart",
     "invalid_parameter", "invalid_reset_token", "invalid_signature", "invalid_token", "invalid_url", "method_not_allowed", "missing_field",
-    "missing_image", "model_unavailable_offline", "not_found", "password_too_long", "password_too_short", "payload_too_large",
-    "rate_limited", "session_invalid", "session_required", "token_limit", "unauthenticated", "unknown_field", "unsupported_image_type",
+    "missing_image", "model_not_allowed", "model_unavailable_offline", "not_found", "password_too_long", "password_too_short", "payload_too_large",
+    "rate_limited", "session_invalid", "session_required", "token_credit_limit", "token_expired",
+    "token_limit", "unauthenticated", "unknown_field", "unsupported_image_type",
     "unsupported_media_type", "upstream_error", "upstream_timeout", "vision_unavailable", "wrong_password",
 })
 
@@ -87,6 +88,24 @@ AUTH = (400, 401, 403, 413, 415, 429)
 ANY = ref("Anything")
 
 
+TOKEN_SETTINGS = (
+    "`mode` \"test\" makes an `np_test_` token: vision calls answer fixed sandbox results (`\"sandbox\": true`, `X-Sandbox: true`, "
+    "`X-Credits-Charged: 0`), are never charged, and an image URL `https://sandbox.nexuspoint.invalid/error/<code>` answers that error. "
+    "`models` limits the token to some models (403 `model_not_allowed`); `credit_limit` caps its spend per UTC day, month or in total "
+    "(402 `token_credit_limit`); after `expires_at` calls answer 401 `token_expired`, and the owner is mailed 7 days before (live tokens)."
+)
+
+
+def token_settings() -> dict:
+    return {
+        "models": {"type": "array", "items": {"type": "string", "enum": list(catalog.MODELS)}, "uniqueItems": True, "maxItems": len(catalog.MODELS)},
+        "credit_limit": {"oneOf": [{"type": "null"}, obj({"credits": {"type": "integer", "minimum": 1, "maximum": 10_000_000},
+                                                          "period": {"type": "string", "enum": ["day", "month", "total"]}},
+                                                         ("credits", "period"), extra=False)]},
+        "expires_at": {"type": ["string", "null"], "format": "date-time", "description": "UTC, in the future, at most two years ahead"},
+    }
+
+
 def vision_path(model) -> dict:
     url_body = obj({"url": string(2048, format="uri"), "base64": {"type": "string"}, "lang": string(10)}, extra=False)
     return {"post": op(
@@ -143,12 +162,14 @@ def paths() -> dict:
         "/api/tokens": {
             "get": op("List API tokens (never the secret)", "Tokens", (200, ANY), (401,), security=SESSION),
             "post": op("Create an API token (the full value is shown once)", "Tokens", (201, ANY), (*AUTH, 409), security=SESSION,
-                       body=json_body(obj({"name": string(60)}, ("name",), extra=False))),
+                       desc=TOKEN_SETTINGS, body=json_body(obj({"name": string(60), "mode": {"type": "string", "enum": ["live", "test"]},
+                                                                **token_settings()}, ("name",), extra=False))),
         },
         "/api/tokens/{id}": {
             "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}],
-            "patch": op("Rename, pause or resume a token", "Tokens", (200, ANY), (*AUTH, 404), security=SESSION,
-                        body=json_body(obj({"name": string(60), "active": {"type": "boolean"}}, extra=False))),
+            "patch": op("Rename, pause, resume a token or change its scope, cap and expiry (not its mode)", "Tokens", (200, ANY), (*AUTH, 404),
+                        security=SESSION, desc=TOKEN_SETTINGS,
+                        body=json_body(obj({"name": string(60), "active": {"type": "boolean"}, **token_settings()}, extra=False))),
             "delete": op("Delete a token at once", "Tokens", (204, None), (401, 403, 404), security=SESSION),
         },
         "/api/vision/models": {"get": op("The eight models, their costs and availability", "Vision", (200, ANY))},
@@ -207,7 +228,7 @@ def spec() -> dict:
                 "Anything": {},
                 "Page": obj({"items": {"type": "array"}, "page": {"type": "integer"}, "pages": {"type": "integer"}, "total": {"type": "integer"}}),
                 "User": obj({k: {} for k in ("id", "first_name", "last_name", "email", "company", "role", "credits", "notifications", "created_at")}),
-                "VisionResult": obj({k: {} for k in ("model", "credits_charged", "credits_remaining", "usage_id", "engine", "image", "results")},
+                "VisionResult": obj({k: {} for k in ("model", "credits_charged", "credits_remaining", "usage_id", "engine", "image", "results", "sandbox")},
                                     ("model", "credits_charged", "credits_remaining", "results")),
             },
             "responses": {f"E{code}": {"description": text, "content": {"application/json": {"schema": ref("Error")}}}

@@ -50,7 +50,7 @@ def platform(days: int) -> dict:
             "new_daily": [{"date": k, "count": new.get(k, 0)} for k in keys],
         },
         "revenue": {"currency": "usd", "daily": revenue_daily, "totals": totals},
-        "usage": usage.summarise({"kind": "use", "created_at": {"$gte": start, "$lt": end}}, start, days, [("created_at", 1)]),
+        "usage": usage.summarise({"kind": "use", "created_at": {"$gte": start, "$lt": end}, **usage.NOT_TEST}, start, days, [("created_at", 1)]),
     }
 
 

@@ -6,26 +6,15 @@ Modes an endpoint may ask for: None, "session", "token", "session_or_token",
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from bson import ObjectId
 from bson.errors import InvalidId
 
-from lib import db
+from lib.caller import SESSION_EXPIRED, Caller, current_user, load_user
 from lib.errors import ApiError, forbidden, unauthorized
 from lib.http.security import check_csrf
 
 MODES = (None, "session", "token", "session_or_token", "admin")
-SESSION_EXPIRED = "Your session has ended. Sign in again."
-
-
-@dataclass
-class Caller:
-    user_id: ObjectId
-    source: str  # "dashboard" (cookie) or "api" (token)
-    session_version: int | None = None
-    token_id: ObjectId | None = None
-    token_name: str | None = None
+__all__ = ["SESSION_EXPIRED", "Caller", "load_user", "optional_user", "require_admin", "resolve"]  # Caller, load_user: re-exported
 
 
 def bearer_token(req) -> str | None:
@@ -56,9 +45,9 @@ def resolve(req, mode: str | None) -> Caller | None:
     raw_token = bearer_token(req)
     caller = None
     if raw_token is not None and mode in ("token", "session_or_token"):
-        from lib import tokens  # imported here: only token routes pay for it
+        from lib.tokens import check  # imported here: only token routes pay for it
 
-        caller = tokens.authenticate(req, raw_token)
+        caller = check.authenticate(req, raw_token)
     elif raw_token is not None and mode in ("session", "admin"):
         raise unauthorized("This route is for the signed-in dashboard only; API tokens can't use it.", "session_required")
     elif mode in ("session", "session_or_token", "admin"):
@@ -71,31 +60,6 @@ def resolve(req, mode: str | None) -> Caller | None:
     return caller
 
 
-def _current_user(caller: Caller) -> dict | None:
-    """The caller's user if it exists, is not disabled and (for a cookie) the session version is current."""
-    user = db.collection("users").find_one({"_id": caller.user_id})
-    if not user or user.get("disabled"):
-        return None
-    if caller.source == "dashboard" and user.get("session_version", 0) != caller.session_version:
-        return None
-    return user
-
-
-def load_user(req) -> dict:
-    """The caller's user document, checked: exists, not disabled, session still current."""
-    if "user" in req.__dict__:
-        return req.__dict__["user"]
-    caller = req.caller
-    if caller is None:
-        raise unauthorized()
-    user = _current_user(caller)
-    if user is None:
-        raise unauthorized(SESSION_EXPIRED if caller.source == "dashboard" else "Invalid API token.",
-                           "session_invalid" if caller.source == "dashboard" else "invalid_token")
-    req.__dict__["user"] = user
-    return user
-
-
 def optional_user(req) -> dict | None:
     """The signed-in user for a valid, current session cookie; None for none, a forged or a stale one.
 
@@ -106,7 +70,7 @@ def optional_user(req) -> dict | None:
         caller = _session_caller(req)
     except ApiError:
         return None
-    return _current_user(caller) if caller is not None else None
+    return current_user(caller) if caller is not None else None
 
 
 def require_admin(req) -> dict:

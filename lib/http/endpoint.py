@@ -1,7 +1,7 @@
 """`endpoint(GET=..., POST=..., auth=...)`: one WSGI app per function file.
 
-A handler takes the Request and returns a Response, a JSON-able value (200),
-or None (204). Errors are ApiError values rendered as one JSON shape.
+A handler takes the Request and returns a Response, a JSON-able value (200, or
+the handler's `success_status` attribute), or None (204). Errors are ApiError values rendered as one JSON shape.
 """
 
 from __future__ import annotations
@@ -26,12 +26,12 @@ def error_response(err: ApiError) -> Response:
     return Response.json(err.body(), err.status, err.headers)
 
 
-def _to_response(result) -> Response:
+def _to_response(result, status: int = 200) -> Response:
     if isinstance(result, Response):
         return result
     if result is None:
         return Response.empty()
-    return Response.json(result)
+    return Response.json(result, status)
 
 
 def endpoint(*, auth: str | None = None, csrf: bool = True, **handlers):
@@ -63,7 +63,8 @@ def endpoint(*, auth: str | None = None, csrf: bool = True, **handlers):
             callers.require_admin(req)
         elif mode is not None and not getattr(handler, "verifies_caller_itself", False):
             callers.load_user(req)
-        return _to_response(handler(req))
+        # `handler.success_status = 201`: a domain module answers Created without importing lib.http
+        return _to_response(handler(req), getattr(handler, "success_status", 200))
 
     def app(environ, start_response):
         started = time.perf_counter()

@@ -15,6 +15,7 @@ import base64
 import logging
 
 from lib import config, credits, mail
+from lib.caller import require_model
 from lib.errors import ApiError, bad_request, unauthorized
 from lib.http import Response
 from lib.http.auth import SESSION_EXPIRED
@@ -30,6 +31,11 @@ def run(req, slug: str) -> Response:
     image, options = inputs.image_from_request(req)
     as_png = _wants_png(req, model)
     include_raw = req.query.get("raw", "").lower() in ("1", "true", "yes")
+    require_model(req.caller, slug)  # a token scoped to other models: 403, before anything is charged
+    if req.caller.mode == "test":
+        from lib.vision import sandbox  # test tokens only: live calls never load it
+
+        return sandbox.run(req, model, image, as_png, include_raw)
     backend = backends.backend_for(slug)
     use_row, user = _charge(req.caller, model, image)
     prediction = _predict(req, backend, model, image, options, use_row)

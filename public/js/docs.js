@@ -159,5 +159,9 @@ async function renderReference() {
 }
 
 $("#base-url").textContent = location.origin;
+replace($("#test-token-example"), codeBlock(
+  `curl -H "Authorization: Bearer np_test_YOUR_TOKEN" -H "Content-Type: application/json" \\\n`
+  + `     -d '{"url": "https://sandbox.nexuspoint.invalid/error/upstream_timeout"}' \\\n`
+  + `     ${location.origin}/api/vision/object-detection`, "test token example"));
 await Promise.all([renderModels(), renderReference()]);
 if (location.hash) document.getElementById(location.hash.slice(1))?.scrollIntoView();

@@ -19,7 +19,7 @@ NOW = 1_800_000_010.5  # 10.5 s into a minute window that starts at 1_800_000_00
 def frozen_clock(monkeypatch):
     """Pin the rate-limit clock; `.now` may be moved forward."""
     clock = SimpleNamespace(now=NOW)
-    monkeypatch.setattr(tokens, "clock", lambda: clock.now)
+    monkeypatch.setattr(tokens.check, "clock", lambda: clock.now)
     return clock
 
 

@@ -11,12 +11,12 @@ import pytest
 from lib import db
 from tests.fixtures.accounts import sign_up
 
-LIST_KEYS = {"id", "name", "prefix", "created_at", "last_used_at", "active"}
+LIST_KEYS = {"id", "name", "prefix", "mode", "models", "credit_limit", "expires_at", "expired", "created_at", "last_used_at", "active"}
 
 
-def create_token(client, name: str = "my script") -> dict:
+def create_token(client, name: str = "my script", **settings) -> dict:
     """A new token through the dashboard route; the result carries the one-time `secret`."""
-    r = client.post("/api/tokens", json={"name": name})
+    r = client.post("/api/tokens", json={"name": name, **settings})
     assert r.status_code == 201, r.text
     return r.json()["token"]
 

@@ -142,7 +142,7 @@ def test_call_log_newest_first_with_token_names(client, history):
     assert top == {
         "id": str(rows["r3"]["_id"]), "model": "general-classification", "credits": 1, "source": "api",
         "token_id": str(history["token_id"]), "token_name": "CI pipeline", "image_url": "https://img.example/cat.jpg",
-        "status": "succeeded", "created_at": top["created_at"],
+        "status": "succeeded", "test": False, "created_at": top["created_at"],
     }
     assert top["created_at"].endswith("Z")
     assert body["calls"][3]["status"] == "failed" and body["calls"][3]["model"] == "text-recognition"

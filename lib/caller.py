@@ -1,0 +1,64 @@
+"""Who is calling, and the check that their account may still act: below both lib/http and lib/tokens.
+
+lib/http resolves a request to a Caller (cookie or Bearer token) and lib/tokens
+builds the Caller of a token; both use this module, which uses neither.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from bson import ObjectId
+
+from lib import db
+from lib.errors import ApiError, unauthorized
+
+SESSION_EXPIRED = "Your session has ended. Sign in again."
+INVALID_TOKEN = "Invalid API token."  # the same for unknown, paused, deleted tokens and disabled users
+
+
+@dataclass
+class Caller:
+    user_id: ObjectId
+    source: str  # "dashboard" (cookie) or "api" (token)
+    session_version: int | None = None
+    token_id: ObjectId | None = None
+    token_name: str | None = None
+    mode: str = "live"  # "test": a sandbox token, never charged
+    models: tuple[str, ...] = field(default=())  # the model slugs this token may call; empty = all
+    credit_limit: dict | None = None  # {"credits": N, "period": "day"|"month"|"total"}, enforced in the debit
+    expires_at: datetime | None = None
+
+
+def require_model(caller: Caller, slug: str) -> None:
+    """403 `model_not_allowed` when the caller's token is scoped to other models (checked before any charge)."""
+    if caller.models and slug not in caller.models:
+        raise ApiError(403, "model_not_allowed",
+                       f"This API token may call only {', '.join(caller.models)}; '{slug}' is not one of them. Nothing was charged.",
+                       model=slug, allowed_models=list(caller.models))
+
+
+def current_user(caller: Caller) -> dict | None:
+    """The caller's user if it exists, is not disabled and (for a cookie) the session version is current."""
+    user = db.collection("users").find_one({"_id": caller.user_id})
+    if not user or user.get("disabled"):
+        return None
+    if caller.source == "dashboard" and user.get("session_version", 0) != caller.session_version:
+        return None
+    return user
+
+
+def load_user(req) -> dict:
+    """The caller's user document, checked: exists, not disabled, session still current."""
+    if "user" in req.__dict__:
+        return req.__dict__["user"]
+    caller = req.caller
+    if caller is None:
+        raise unauthorized()
+    user = current_user(caller)
+    if user is None:
+        raise unauthorized(SESSION_EXPIRED if caller.source == "dashboard" else INVALID_TOKEN,
+                           "session_invalid" if caller.source == "dashboard" else "invalid_token")
+    req.__dict__["user"] = user
+    return user
