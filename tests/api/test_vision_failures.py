@@ -131,9 +131,9 @@ def stub_local(settings, monkeypatch):
     monkeypatch.setattr(backends, "_local", lambda: (StubLocal(), None))
 
 
-def test_local_model_not_installed_is_503_and_free(client, user, stub_local):
+def test_local_model_not_installed_is_501_and_free(client, user, stub_local):
     r = post_image(client, "/api/vision/pose-estimation")
-    assert (r.status_code, r.error_code) == (503, "vision_unavailable")
+    assert (r.status_code, r.error_code) == (501, "model_unavailable_offline")
     assert "weights are not downloaded" in r.text and "SENTISIGHT_API_TOKEN" in r.text
     assert balance(client) == 50 and ledger_rows(user) == ledger_rows(user, "signup_bonus")
 

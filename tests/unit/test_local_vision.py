@@ -99,7 +99,7 @@ def test_mediapipe_models_are_unavailable_on_a_protobuf_that_breaks_them(monkeyp
         assert report[slug]["available"] is False and "protobuf 7.36.2" in report[slug]["reason"]
 
 
-@pytest.mark.parametrize("slug", ["object-detection", "instance-segmentation", "places-classification"])
+@pytest.mark.parametrize("slug", ["instance-segmentation", "places-classification"])
 def test_models_without_offline_weights_point_to_sentisight(slug):
     assert backend.availability()[slug]["available"] is False
     with pytest.raises(ModelUnavailable) as caught:

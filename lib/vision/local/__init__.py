@@ -10,14 +10,14 @@ and friends are imported when a model is first used.
 from __future__ import annotations
 
 from lib.vision import catalog
-from lib.vision.local import classifier, loader, nsfw, ocr, pose, segmenter
+from lib.vision.local import classifier, detector, loader, nsfw, ocr, pose, segmenter
 from lib.vision.local.errors import unavailable
 from lib.vision.local.imaging import load_rgb
 from lib.vision.types import ImageInput, Prediction, UpstreamError, VisionError
 
 SLUGS = tuple(catalog.MODELS)
-RUNNERS = {module.SLUG: module for module in (classifier, nsfw, ocr, pose, segmenter)}
-# Why the others (places, object detection, instance segmentation) have no runner.
+RUNNERS = {module.SLUG: module for module in (classifier, detector, nsfw, ocr, pose, segmenter)}
+# Why the others (places, instance segmentation) have no runner.
 NO_WEIGHTS = "no pre-trained weights for it ship in a package this machine can install (PyPI, npm or Debian) under a usable licence"
 
 
