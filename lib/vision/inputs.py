@@ -25,8 +25,9 @@ MAX_IMAGE_BYTES = 4 * 1024 * 1024
 MAX_PIXELS = 40_000_000
 MAX_URL_LENGTH = 2048
 RAW_BODY_TYPES = ("application/octet-stream",)
-JSON_FIELDS = frozenset({"url", "base64", "lang"})
-LANG = re.compile(r"^[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,4})?$")
+OPTION_FIELDS = ("lang", "min_confidence", "max_results")  # lib/vision/options.py checks them
+JSON_FIELDS = frozenset({"url", "base64", *OPTION_FIELDS})
+LANG = re.compile(r"^[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})?$")  # BCP-47 ("zh-Hant") or EasyOCR ("rs_cyrillic")
 DATA_URL_PREFIX = re.compile(r"^data:[\w/+.-]*(?:;[\w=.-]+)*;base64,", re.IGNORECASE)
 SUPPORTED = "JPEG, PNG, WebP, GIF or BMP"
 
@@ -60,7 +61,41 @@ def _png_size(data: bytes):
 
 
 def _gif_size(data: bytes):
-    return struct.unpack("<HH", data[6:10]) if len(data) >= 10 else None
+    """The size Pillow will decode: the logical screen, grown to hold every frame (a 1x1 screen
+    may carry a 9000x9000 frame). None for a file cut short before its first frame."""
+    if len(data) < 13:
+        return None
+    width, height = struct.unpack("<HH", data[6:10])
+    i = 13 + (3 << ((data[10] & 7) + 1) if data[10] & 0x80 else 0)  # after the global colour table
+    frames = 0
+    while i < len(data):
+        block = data[i]
+        if block == 0x3B:  # trailer
+            break
+        if block == 0x21:  # extension: label, then data sub-blocks
+            i = _skip_sub_blocks(data, i + 2)
+        elif block == 0x2C:  # image descriptor: left, top, width, height, flags
+            if i + 10 > len(data):
+                break
+            left, top, frame_w, frame_h = struct.unpack("<HHHH", data[i + 1:i + 9])
+            width, height, frames = max(width, left + frame_w), max(height, top + frame_h), frames + 1
+            flags = data[i + 9]
+            i += 10 + (3 << ((flags & 7) + 1) if flags & 0x80 else 0)
+            i = _skip_sub_blocks(data, i + 1)  # after the LZW minimum code size
+        else:
+            break
+        if i is None:
+            break
+    return (width, height) if frames else None
+
+
+def _skip_sub_blocks(data: bytes, i: int) -> int | None:
+    while i < len(data):
+        size = data[i]
+        i += 1 + size
+        if size == 0:
+            return i
+    return None
 
 
 def _bmp_size(data: bytes):
@@ -154,7 +189,7 @@ def check_image(data: bytes) -> ImageInput:
 # (SentiSight, or lib/vision/local/fetch.py, which checks every address it connects to).
 INTERNAL_NETWORKS = tuple(ipaddress.ip_network(n) for n in (
     "0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16", "172.16.0.0/12", "192.168.0.0/16",
-    "224.0.0.0/4", "240.0.0.0/4", "::/128", "::1/128", "fc00::/7", "fe80::/10", "ff00::/8",
+    "224.0.0.0/4", "240.0.0.0/4", "::/128", "::1/128", "fc00::/7", "fe80::/10", "fec0::/10", "ff00::/8",
 ))
 NUMERIC_HOST = re.compile(r"^[0-9a-fx.]+$", re.IGNORECASE)
 
@@ -183,6 +218,14 @@ def is_internal_host(hostname: str) -> bool:
         ip = ip.ipv4_mapped or ip.sixtofour or (ip.teredo[1] if ip.teredo else None) or ip
     return ip is not None and any(ip in net for net in INTERNAL_NETWORKS if net.version == ip.version)
 
+def idna_host(hostname: str) -> str:
+    """The host as it will be looked up: IDNA (with its Unicode normalization, so a full-width
+    "１２７.０.０.１" becomes 127.0.0.1). UnicodeError for a name IDNA refuses."""
+    if hostname.isascii() or ":" in hostname:
+        return hostname.lower()
+    return hostname.encode("idna").decode("ascii").lower()
+
+
 def check_url(value) -> str:
     """A public http(s) URL as the caller gave it, or a 400 `invalid_url` saying what is wrong."""
     if not isinstance(value, str) or not value:
@@ -203,6 +246,10 @@ def check_url(value) -> str:
         raise bad_request("invalid_url", "The URL must not contain a user name or password.", field="url")
     if not hostname:
         raise bad_request("invalid_url", "The URL has no host name.", field="url")
+    try:
+        hostname = idna_host(hostname)
+    except UnicodeError:
+        raise bad_request("invalid_url", "The URL's host name is not a valid domain name.", field="url") from None
     if is_internal_host(hostname):
         raise bad_request("invalid_url", "The URL points into a private network or at this machine; use a public address.", field="url")
     return value
@@ -233,43 +280,54 @@ def check_lang(value) -> str | None:
 
 # --- the request ----------------------------------------------------------------
 
-def _from_json(req) -> tuple[ImageInput, str | None]:
+def _from_json(req) -> tuple[ImageInput, dict]:
     body = validation.only(req.json(), JSON_FIELDS)
     has_url, has_base64 = body.get("url") is not None, body.get("base64") is not None
+    fields = {name: body[name] for name in OPTION_FIELDS if name in body}
     if has_url and has_base64:
         raise bad_request("invalid_field", "Send either 'url' or 'base64', not both.", field="base64")
     if has_url:
-        return ImageInput(url=check_url(body["url"])), body.get("lang")
+        return ImageInput(url=check_url(body["url"])), fields
     if has_base64:
-        return check_image(decode_base64(body["base64"])), body.get("lang")
+        return check_image(decode_base64(body["base64"])), fields
     raise bad_request("missing_image", "Send the image as JSON {\"url\": \"https://...\"} or {\"base64\": \"...\"}.")
 
 
-def _from_form(req) -> tuple[ImageInput, str | None]:
+def _form_text(form, name: str) -> str:
+    """A text part's value; a part that is not valid in its charset (or names an unknown one) is a 400."""
+    try:
+        return form[name].value
+    except (UnicodeError, LookupError):
+        raise bad_request("invalid_parameter", f"The multipart field '{name}' is not valid UTF-8 text.", field=name) from None
+
+
+def _from_form(req) -> tuple[ImageInput, dict]:
     form = req.form
     part = form.get("image")
     if part is None:
         raise bad_request("missing_image", "The multipart body has no field named 'image'. Send the file as 'image'.", field="image")
-    lang = form["lang"].value if "lang" in form else None
-    return check_image(part.raw), lang
+    return check_image(part.raw), {name: _form_text(form, name) for name in OPTION_FIELDS if name in form}
 
 
 def image_from_request(req) -> tuple[ImageInput, dict]:
-    """The image and the model options (`lang`) of a vision call.
+    """The image and the raw option fields (`lang`, `min_confidence`, `max_results`) of a vision call.
 
+    Options come from the body (multipart or JSON) or else the query string.
     Raises 400/413/415/422 naming exactly what is wrong.
     """
     ctype = req.content_type
     if ctype == "multipart/form-data":
-        image, lang = _from_form(req)
+        image, fields = _from_form(req)
     elif ctype == "application/json":
-        image, lang = _from_json(req)
+        image, fields = _from_json(req)
     elif ctype.startswith("image/") or ctype in RAW_BODY_TYPES:
-        image, lang = check_image(req.body), None
+        image, fields = check_image(req.body), {}
     elif not ctype and not req.body:
         raise bad_request("missing_image", "No image was sent. Upload a file as multipart field 'image', send its bytes, or JSON with 'url' or 'base64'.")
     else:
         raise ApiError(415, "unsupported_media_type",
                        f"'{ctype or '(none)'}' bodies are not accepted. Use multipart/form-data, image/*, application/octet-stream or application/json.")
-    lang = check_lang(lang if lang is not None else req.query.get("lang"))
-    return image, ({"lang": lang} if lang else {})
+    for name in OPTION_FIELDS:
+        if fields.get(name) is None and req.query.get(name):
+            fields[name] = req.query[name]
+    return image, fields

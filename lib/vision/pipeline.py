@@ -19,7 +19,8 @@ from lib.caller import require_model
 from lib.errors import ApiError, bad_request, unauthorized
 from lib.http import Response
 from lib.http.auth import SESSION_EXPIRED
-from lib.vision import backends, catalog, inputs
+from lib.vision import admission, backends, catalog, inputs
+from lib.vision import options as vision_options
 from lib.vision.types import ImageInput, Prediction, UpstreamError, VisionError
 
 log = logging.getLogger("nexuspoint.vision")
@@ -28,7 +29,8 @@ FORMATS = ("json", "png")
 
 def run(req, slug: str) -> Response:
     model = catalog.get(slug)
-    image, options = inputs.image_from_request(req)
+    image, fields = inputs.image_from_request(req)
+    options = vision_options.parse(model, fields)
     as_png = _wants_png(req, model)
     include_raw = req.query.get("raw", "").lower() in ("1", "true", "yes")
     require_model(req.caller, slug)  # a token scoped to other models: 403, before anything is charged
@@ -37,6 +39,7 @@ def run(req, slug: str) -> Response:
 
         return sandbox.run(req, model, image, as_png, include_raw)
     backend = backends.backend_for(slug)
+    image, options = admission.admit(backend, model, image, options, as_png=as_png)
     use_row, user = _charge(req.caller, model, image)
     prediction = _predict(req, backend, model, image, options, use_row)
     _alert_if_low(user, model.cost)
@@ -51,7 +54,7 @@ def run(req, slug: str) -> Response:
         "usage_id": use_row["_id"],
         "engine": prediction.engine,
         "image": _size(image, prediction),
-        "results": _results(model, prediction),
+        "results": vision_options.apply(model, _results(model, prediction), options),
     }
     if include_raw:
         body["raw"] = prediction.raw

@@ -23,6 +23,8 @@ from requests.adapters import HTTPAdapter
 
 from lib import config
 from lib.vision import catalog
+from lib.vision.sentisight_langs import easyocr_code
+from lib.vision.textlines import text_result
 from lib.vision.types import BadImage, ImageInput, Prediction, UpstreamError, UpstreamTimeout
 
 log = logging.getLogger("nexuspoint.vision.sentisight")
@@ -54,6 +56,13 @@ def availability() -> dict[str, dict]:
     token = config.settings().sentisight_api_token
     reason = None if token else "SENTISIGHT_API_TOKEN is not set"
     return {slug: {"available": bool(token), "engine": ENGINE, "reason": reason} for slug in catalog.MODELS}
+
+
+def prepare(slug: str, image: ImageInput, options: dict) -> tuple[ImageInput, dict]:
+    """Before the charge: the language tag as SentiSight's OCR names it (400 for one it can't read)."""
+    if options.get("lang"):
+        options = {**options, "lang": easyocr_code(options["lang"])}
+    return image, options
 
 
 def predict(slug: str, image: ImageInput, options: dict) -> Prediction:
@@ -124,6 +133,11 @@ def _status_error(model: catalog.Model, status: int, body: bytes, *, from_url: b
         hint = ("Check that the URL is public and points straight at a JPEG, PNG, WebP, GIF or BMP file."
                 if from_url else "Check that the file is a complete JPEG, PNG, WebP, GIF or BMP image.")
         return BadImage(f"SentiSight.ai could not read this image. You were not charged. {hint}", detail=detail)
+    if status == 404 and from_url:  # SentiSight could not fetch the caller's URL
+        return BadImage("SentiSight.ai could not fetch the image at this URL. You were not charged. "
+                        "Check that the URL is public and points straight at the image file.", detail=detail, code="image_url_unreachable")
+    if status in (504, 408):  # a gateway in front of SentiSight gave up waiting
+        return UpstreamTimeout(TIMED_OUT, detail=detail)
     if status in (401, 403):  # our credentials: the caller can't fix it, so the message stays generic
         return UpstreamError("The vision service is misconfigured on our side. You were not charged; we have been notified.", detail=detail)
     return UpstreamError(FAILED, detail=detail)
@@ -221,46 +235,58 @@ def _polygons(raw: list) -> dict:
     objects = []
     for item in raw:
         polygon = _polygon(item.get("points", []))
+        if len(polygon) < 3:  # an outline is what this model is paid for: without one the answer is unusable
+            raise ShapeError("an object has no usable polygon")
         box = _box(item) if "x0" in item else _bounds(polygon)
         objects.append({"label": _label(item), "score": _score(item), "box": box, "polygon": polygon})
     return {"objects": objects}
 
 
 def _text(raw: list) -> dict:
-    lines = []
+    """SentiSight's boxes are words or phrases, not lines: lines are grouped from them."""
+    words = []
     for item in raw:
         polygon = _polygon(item["points"]) if "points" in item else _corners(_box(item))
-        lines.append({"text": _label(item), "score": _score(item), "polygon": polygon})
-    return {"text": "\n".join(line["text"] for line in lines), "lines": lines}
+        if not polygon:
+            raise ShapeError("a word has no points")
+        words.append({"text": _label(item), "score": _score(item), "polygon": polygon})
+    return text_result(words)
 
 
 def _corners(box: dict) -> list[list[float]]:
     return [[box["x0"], box["y0"]], [box["x1"], box["y0"]], [box["x1"], box["y1"]], [box["x0"], box["y1"]]]
 
 
-def _keypoint_name(name) -> str:
-    if not isinstance(name, str) or not name:
-        raise ShapeError("a keypoint has no name")
-    return re.sub(r"[\s-]+", "_", re.sub(r"(?<=[a-z])(?=[A-Z])", "_", name.strip())).lower()
+COCO_KEYPOINTS = ("nose", "left_eye", "right_eye", "left_ear", "right_ear", "left_shoulder", "right_shoulder", "left_elbow",
+                  "right_elbow", "left_wrist", "right_wrist", "left_hip", "right_hip", "left_knee", "right_knee", "left_ankle", "right_ankle")
 
 
-def _keypoint(name, value) -> dict:
+def _keypoint_name(name, index: int, count: int) -> str:
+    """The point's own name; else COCO's name for its place when there are 17, else keypoint_<n>."""
+    if isinstance(name, str) and name.strip():
+        return re.sub(r"[\s-]+", "_", re.sub(r"(?<=[a-z])(?=[A-Z])", "_", name.strip())).lower()
+    return COCO_KEYPOINTS[index] if count == len(COCO_KEYPOINTS) else f"keypoint_{index}"
+
+
+def _keypoint(name: str, value) -> dict:
     if isinstance(value, list) and len(value) >= 2:
         value = dict(zip(("x", "y", "score"), value))
     if not isinstance(value, dict):
         raise ShapeError("a keypoint is neither an object nor [x, y, score]")
     score = _score(value) if value.get("score") is not None else None
-    return {"name": _keypoint_name(name), "x": _number(value, "x"), "y": _number(value, "y"), "score": score}
+    return {"name": name, "x": _number(value, "x"), "y": _number(value, "y"), "score": score}
 
 
 def _keypoints(raw: list) -> dict:
+    """Whatever number of key points SentiSight sends; the skeleton joins the COCO pairs present."""
     people, seen = [], set()
     for item in raw:
         points = item.get("keypoints")
         if isinstance(points, dict):
-            keypoints = [_keypoint(name, value) for name, value in points.items()]
+            keypoints = [_keypoint(_keypoint_name(name, i, len(points)), value) for i, (name, value) in enumerate(points.items())]
         elif isinstance(points, list):
-            keypoints = [_keypoint(p.get("name") or p.get("label") if isinstance(p, dict) else None, p) for p in points]
+            keypoints = [_keypoint(_keypoint_name(p.get("name") or p.get("label") if isinstance(p, dict) else None, i, len(points)), p)
+                         for i, p in enumerate(points)]
         else:
             raise ShapeError("a person has no 'keypoints'")
         seen.update(k["name"] for k in keypoints)

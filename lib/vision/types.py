@@ -3,6 +3,8 @@
 Normalized ``results`` per output kind (scores are 0-1 floats, coordinates are
 pixels of the submitted image):
 
+``min_confidence`` / ``max_results`` are applied afterwards by lib/vision/options.py.
+
 - ``labels`` (general/places/nsfw classification):
   ``{"labels": [{"label": str, "score": float}, ...]}`` best first.
 - ``boxes`` (object detection):
@@ -10,9 +12,10 @@ pixels of the submitted image):
 - ``polygons`` (instance segmentation):
   ``{"objects": [{"label", "score", "box": {...}, "polygon": [[x, y], ...]}]}``
 - ``text`` (text recognition):
-  ``{"text": "all lines joined by newlines",
-     "lines": [{"text", "score", "polygon": [[x, y], ...]}]}``
-- ``keypoints`` (pose estimation):
+  ``{"text": "the lines joined by newlines",
+     "words": [{"text", "score", "polygon": [[x, y], ...]}],  (a word or phrase, as the engine read it)
+     "lines": [{"text", "score", "polygon"}]}``  (words grouped by lib/vision/textlines.py)
+- ``keypoints`` (pose estimation): as many key points as the engine gives (COCO's 17, BlazePose's 33, ...):
   ``{"people": [{"score", "keypoints": [{"name", "x", "y", "score"}]}],
      "skeleton": [["left_shoulder", "right_shoulder"], ...]}``
 - ``image`` (background removal): the backend returns PNG bytes in
@@ -27,7 +30,8 @@ from typing import Any
 
 @dataclass(frozen=True)
 class ImageInput:
-    """An image as the caller sent it: bytes in memory, or a URL (never both)."""
+    """An image as the caller sent it: bytes in memory, or a URL; both once a URL was fetched
+    before the charge (the URL stays for the usage log)."""
 
     data: bytes | None = None
     url: str | None = None
@@ -51,10 +55,12 @@ class VisionError(Exception):
     status = 502
     code = "upstream_error"
 
-    def __init__(self, message: str, *, detail: str = ""):
+    def __init__(self, message: str, *, detail: str = "", code: str | None = None):
         super().__init__(message)
         self.message = message
         self.detail = detail  # for the server log only, never for the caller
+        if code:
+            self.code = code  # a more precise code than the class's (e.g. image_url_unreachable)
 
 
 class UpstreamError(VisionError):

@@ -131,9 +131,9 @@ def stub_local(settings, monkeypatch):
     monkeypatch.setattr(backends, "_local", lambda: (StubLocal(), None))
 
 
-def test_local_model_not_installed_is_503_and_free(client, user, stub_local):
+def test_local_model_not_installed_is_501_and_free(client, user, stub_local):
     r = post_image(client, "/api/vision/pose-estimation")
-    assert (r.status_code, r.error_code) == (503, "vision_unavailable")
+    assert (r.status_code, r.error_code) == (501, "model_unavailable_offline")
     assert "weights are not downloaded" in r.text and "SENTISIGHT_API_TOKEN" in r.text
     assert balance(client) == 50 and ledger_rows(user) == ledger_rows(user, "signup_bonus")
 
@@ -180,7 +180,7 @@ def test_no_temporary_files_are_written(client, user, sentisight, tmp_path, monk
     private_tmp = tmp_path / "tmp"
     private_tmp.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(private_tmp))  # whatever uses tempfile writes here
-    big = image_bytes("PNG", (1400, 1000)) + b"\0" * 3_000_000  # large enough that a parser might spool it
+    big = image_bytes("PNG", (1000, 800)) + b"\0" * 3_000_000  # large enough that a parser might spool it
     assert tempfile.gettempdir() == str(private_tmp)
     for kwargs in ({"files": {"image": ("big.png", big, "image/png")}}, {"data": big, "headers": {"content-type": "image/png"}}):
         assert client.post("/api/vision/background-removal", **kwargs).status_code == 200

@@ -37,5 +37,10 @@ def test_each_model_has_a_two_line_function_file_and_nothing_else_does():
 def test_public_view_names_every_field_the_pages_show():
     view = catalog.get("text-recognition").public()
     assert view == {"slug": "text-recognition", "name": "Text recognition", "cost": 3, "output": "text",
-                    "description": view["description"], "options": ["lang"]}
+                    "description": view["description"], "options": ["lang"], "option_specs": {"lang": view["option_specs"]["lang"]}}
+    filters = {"min_confidence": {"type": "number", "minimum": 0, "maximum": 1}, "max_results": {"type": "integer", "minimum": 1, "maximum": 100}}
+    for model in catalog.MODELS.values():
+        specs = model.public()["option_specs"]
+        takes_filters = model.output in ("labels", "boxes", "polygons", "keypoints")  # labels, objects or people
+        assert all(specs.get(name, {}).items() >= spec.items() for name, spec in filters.items()) == takes_filters, model.slug
     assert all(m.output in catalog.OUTPUT_KINDS and re.fullmatch(r"[a-z-]+", m.slug) for m in catalog.MODELS.values())

@@ -10,14 +10,14 @@ and friends are imported when a model is first used.
 from __future__ import annotations
 
 from lib.vision import catalog
-from lib.vision.local import classifier, loader, nsfw, ocr, pose, segmenter
+from lib.vision.local import classifier, detector, loader, nsfw, ocr, pose, segmenter
 from lib.vision.local.errors import unavailable
-from lib.vision.local.imaging import load_rgb
+from lib.vision.local.imaging import image_bytes, load_rgb
 from lib.vision.types import ImageInput, Prediction, UpstreamError, VisionError
 
 SLUGS = tuple(catalog.MODELS)
-RUNNERS = {module.SLUG: module for module in (classifier, nsfw, ocr, pose, segmenter)}
-# Why the others (places, object detection, instance segmentation) have no runner.
+RUNNERS = {module.SLUG: module for module in (classifier, detector, nsfw, ocr, pose, segmenter)}
+# Why the others (places, instance segmentation) have no runner.
 NO_WEIGHTS = "no pre-trained weights for it ship in a package this machine can install (PyPI, npm or Debian) under a usable licence"
 
 
@@ -38,6 +38,18 @@ class LocalBackend:
                 reason = f"the model failed to load: {failed}"
             report[slug] = {"available": reason is None, "engine": runner.ENGINE, "reason": reason}
         return report
+
+    def prepare(self, slug: str, image: ImageInput, options: dict) -> tuple[ImageInput, dict]:
+        """Before the charge: fetch an image URL and check the bytes like an upload (type, real frame
+        size); check the OCR language against the bundled model."""
+        from lib.vision.inputs import check_image
+
+        if image.data is None and image.url:
+            checked = check_image(image_bytes(image))
+            image = ImageInput(data=checked.data, url=image.url, mime=checked.mime, width=checked.width, height=checked.height)
+        if slug == ocr.SLUG and options.get("lang"):
+            options = {**options, "lang": ocr.check_lang(options["lang"])}
+        return image, options
 
     def predict(self, slug: str, image: ImageInput, options: dict) -> Prediction:
         runner = RUNNERS.get(slug)

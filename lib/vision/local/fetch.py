@@ -14,6 +14,7 @@ import time
 from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
 
+from lib.vision.inputs import idna_host
 from lib.vision.types import BadImage
 
 MAX_BYTES = 4 * 1024 * 1024
@@ -21,6 +22,7 @@ TIMEOUT_SECONDS = 10.0
 MAX_REDIRECTS = 3
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 USER_AGENT = "NexusPoint-image-fetcher/1.0"
+NOT_ALLOWED = "The image URL is not allowed: only images on the public internet can be fetched."
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -51,6 +53,8 @@ def blocked_reason(ip: IPAddress) -> str | None:
             return blocked_reason(embedded)
     if ip in METADATA_ADDRESSES:
         return "a cloud metadata address"
+    if isinstance(ip, ipaddress.IPv6Address) and ip.is_site_local:  # fec0::/10, deprecated but still routed by some
+        return "a site-local address"
     checks = (
         ("is_loopback", "a loopback address"),
         ("is_unspecified", "an unspecified address"),
@@ -78,10 +82,14 @@ def parse_url(url: str) -> Target:
         raise BadImage("The image URL must start with http:// or https://.")
     if not parts.hostname:
         raise BadImage("The image URL has no host name.")
+    try:
+        host = idna_host(parts.hostname)
+    except UnicodeError as exc:
+        raise BadImage("The image URL's host name is not a valid domain name.", detail=repr(exc)) from exc
     path = parts.path or "/"
     if parts.query:
         path += "?" + parts.query
-    return Target(scheme, parts.hostname, port or (443 if scheme == "https" else 80), path)
+    return Target(scheme, host, port or (443 if scheme == "https" else 80), path)
 
 
 def resolve_public(host: str, port: int) -> IPAddress:
@@ -97,7 +105,8 @@ def resolve_public(host: str, port: int) -> IPAddress:
     for ip in addresses:
         reason = blocked_reason(ip)
         if reason:
-            raise BadImage(f"The image URL points to {reason} ({ip}); only public internet addresses can be fetched.")
+            # Which address a name resolved to is for our log, not for whoever probes the network.
+            raise BadImage(NOT_ALLOWED, detail=f"{host} resolved to {reason} ({ip})")
     return addresses[0]
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from lib.vision.local import packages
 from lib.vision.local.errors import unavailable
+from lib.vision.textlines import text_result
 from lib.vision.types import Prediction
 
 SLUG = "text-recognition"
@@ -27,16 +28,31 @@ def unavailable_reason() -> str | None:
     return packages.missing(REQUIRES)
 
 
-def load() -> Reader:
-    from rapidocr import RapidOCR
+def supported_langs() -> frozenset[str]:
     from rapidocr.utils.model_resolver import list_supported_langs
     from rapidocr.utils.typings import ModelType, OCRVersion, TaskType
+
+    return frozenset(list_supported_langs(TaskType.REC, OCRVersion.PPOCRV6, ModelType.SMALL))
+
+
+def load() -> Reader:
+    from rapidocr import RapidOCR
 
     # The defaults (PP-OCRv6 small detection and recognition, one multilingual model)
     # are exactly the files in the wheel, so nothing is ever downloaded.
     engine = RapidOCR(params={"Global.log_level": "warning"})
-    langs = list_supported_langs(TaskType.REC, OCRVersion.PPOCRV6, ModelType.SMALL)
-    return Reader(engine, frozenset(langs))
+    return Reader(engine, supported_langs())
+
+
+def check_lang(lang: str) -> str:
+    """The tag as given when the bundled model reads it; 400 listing what it reads otherwise (before the charge)."""
+    from lib.errors import bad_request
+
+    langs = supported_langs()
+    if bundled_lang(lang, langs) is None:
+        raise bad_request("invalid_parameter", f"The offline text recognition model can't read '{lang}'. "
+                          f"It reads: {', '.join(sorted(langs))}.", field="lang")
+    return lang
 
 
 def bundled_lang(lang: str, langs: frozenset[str]) -> str | None:
@@ -58,9 +74,9 @@ def predict(reader: Reader, img, options: dict) -> Prediction:
 
     bgr = np.ascontiguousarray(np.asarray(img)[:, :, ::-1])  # RapidOCR takes arrays as OpenCV's BGR
     output = reader.engine(bgr)
-    lines = []
+    words = []
     if output.txts:
         for text, score, box in zip(output.txts, output.scores, output.boxes):
             polygon = [[round(float(x), 1), round(float(y), 1)] for x, y in box]
-            lines.append({"text": text, "score": round(float(score), 4), "polygon": polygon})
-    return Prediction(results={"text": "\n".join(line["text"] for line in lines), "lines": lines}, engine=ENGINE)
+            words.append({"text": text, "score": round(float(score), 4), "polygon": polygon})
+    return Prediction(results=text_result(words), engine=ENGINE)
