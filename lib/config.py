@@ -36,6 +36,7 @@ class Settings:
     mongodb_db: str
     mongodb_timeout_ms: int
     jwt_secret: str
+    cron_secret: str  # "" in production when CRON_SECRET is unset: lib.cron refuses to start then
     bcrypt_rounds: int
     stripe_secret_key: str
     stripe_webhook_secret: str
@@ -162,6 +163,7 @@ def load(env=None) -> Settings:
         mongodb_db=env.get("MONGODB_DB", "").strip() or "nexuspoint",
         mongodb_timeout_ms=_int(env, "MONGODB_TIMEOUT_MS", 5000, 100, 60000),
         jwt_secret=env.get("JWT_SECRET", "").strip() or _local_secret(data_dir, "jwt-secret"),
+        cron_secret=env.get("CRON_SECRET", "").strip() or ("" if production else _local_secret(data_dir, "cron-secret")),
         bcrypt_rounds=bcrypt_rounds,
         stripe_secret_key=stripe_key,
         stripe_webhook_secret=webhook_secret,

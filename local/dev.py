@@ -19,6 +19,16 @@ def _snapshot() -> dict[Path, float]:
     return {p: p.stat().st_mtime for d in WATCHED for p in (ROOT / d).rglob("*.py") if "__pycache__" not in p.parts}
 
 
+def _cron_line(env: dict) -> str:
+    from local import cron
+
+    if env.get("LOCAL_CRON", "").strip().lower() == "off":
+        return "off (LOCAL_CRON=off)"
+    found = cron.jobs()
+    listed = ", ".join(f"{job.path} ({job.schedule})" for job in found)
+    return f"{len(found)} scheduled function(s) from vercel.json run on their schedule" + (f": {listed}" if listed else "")
+
+
 def _banner(env: dict, port: int, embedded_path: str | None) -> str:
     from lib import config
 
@@ -37,6 +47,7 @@ def _banner(env: dict, port: int, embedded_path: str | None) -> str:
         f"  vision    {vision}",
         f"  payments  {payments}",
         f"  mail      {mail}",
+        f"  cron      {_cron_line(env)}",
         "",
         "  Edits under api/, lib/ and local/ reload the server. Ctrl-C stops it.",
         "",

@@ -35,6 +35,11 @@ def build_app():
 def serve(host: str = "127.0.0.1", port: int = 3000) -> None:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     server = make_server(host, port, build_app(), server_class=ThreadingServer, handler_class=QuietHandler)
+    if os.environ.get("LOCAL_CRON", "").strip().lower() != "off":
+        from lib import config
+        from local import cron
+
+        cron.start(f"http://{host}:{port}", config.settings().cron_secret)
     try:
         server.serve_forever()
     except KeyboardInterrupt:  # Ctrl-C in `make dev` reaches this child too: stop quietly
