@@ -1,7 +1,7 @@
 """The auto top-up cron job: charge a saved card off-session for each crossing of the threshold.
 
 Never inside a vision call: the debit path does not know about top-ups (and
-vision functions never import stripe). Every run (`run`, on a cron schedule)
+vision functions never import stripe). Every run (`auto_topup`, on a cron schedule)
 finds the people whose auto top-up is active, with no top-up under way, whose
 balance is below their threshold: one indexed query. So a top-up lands within
 one cron interval of the crossing.
@@ -250,7 +250,7 @@ def _unfinished() -> list[dict]:
     return list(db.collection("payments").find({"charge_lease": {"$lte": _now()}, "status": "pending", "purpose": KIND}))
 
 
-def run() -> dict:
+def auto_topup() -> dict:
     """The cron job: claim every due crossing and charge it; retry unfinished charges. Safe to run twice at once."""
     now = _now()
     summary = {"due": 0, "charged": 0, "declined": 0, "over_ceiling": 0, "errors": 0}

@@ -65,15 +65,15 @@ def test_turning_on_saves_the_card_through_checkout(client, user, stripe_api, sa
 
 def test_a_crossing_charges_once_and_the_webhook_fulfils_it(client, user, stripe_api, webhooks, saved):
     spend(client, 100)  # 150 -> 50: above the threshold of 40, nothing due
-    assert topups.run()["due"] == 0
+    assert topups.auto_topup()["due"] == 0
     spend(client, 20)  # 50 -> 30: crossed
     spend(client, 5)  # 30 -> 25: the same crossing
     # Runs at once (two cron invocations overlapping) and again: one charge.
     results = []
-    threads = [threading.Thread(target=lambda: results.append(topups.run())) for _ in range(3)]
+    threads = [threading.Thread(target=lambda: results.append(topups.auto_topup())) for _ in range(3)]
     [t.start() for t in threads]
     [t.join() for t in threads]
-    topups.run()
+    topups.auto_topup()
     [charge] = stripe_api.requests_to("POST", "/v1/payment_intents")
     p = charge.params
     assert (p["amount"], p["currency"], p["off_session"], p["confirm"]) == ("900", "usd", "true", "true")
@@ -95,7 +95,7 @@ def test_a_crossing_charges_once_and_the_webhook_fulfils_it(client, user, stripe
 
     # The next crossing is a new key, a new charge.
     spend(client, 100)
-    topups.run()
+    topups.auto_topup()
     keys = [c.idempotency_key for c in stripe_api.requests_to("POST", "/v1/payment_intents")]
     assert keys == [f"autotopup:{doc['_id']}:1", f"autotopup:{doc['_id']}:2"]
 
@@ -103,9 +103,9 @@ def test_a_crossing_charges_once_and_the_webhook_fulfils_it(client, user, stripe
 def test_a_charge_stripe_did_not_answer_is_retried_with_the_same_key(client, user, stripe_api, webhooks, saved):
     spend(client, 120)
     stripe_api.fail_next(2)  # the first attempt and stripe-python's one retry
-    assert topups.run()["errors"] == 1
+    assert topups.auto_topup()["errors"] == 1
     db.collection("payments").update_many({"purpose": "auto_topup"}, {"$set": {"charge_lease": topups._now()}})  # the lease ran out
-    assert topups.run()["charged"] == 1
+    assert topups.auto_topup()["charged"] == 1
     keys = {c.idempotency_key for c in stripe_api.requests_to("POST", "/v1/payment_intents")}
     assert len(keys) == 1
     deliver(stripe_api, webhooks)
@@ -116,7 +116,7 @@ def test_a_charge_stripe_did_not_answer_is_retried_with_the_same_key(client, use
 def test_a_refused_charge_adds_nothing_mails_and_the_second_pauses(client, user, stripe_api, webhooks, saved, outcome, code):
     spend(client, 120)
     stripe_api.next_off_session(outcome, outcome)
-    assert topups.run()["declined"] == 1
+    assert topups.auto_topup()["declined"] == 1
     assert deliver(stripe_api, webhooks) == ["payment_intent.payment_failed"]  # the webhook agrees, counts nothing twice
     assert me(client)["credits"] == 30
     [failed] = db.collection("payments").find({"purpose": "auto_topup"})
@@ -127,17 +127,17 @@ def test_a_refused_charge_adds_nothing_mails_and_the_second_pauses(client, user,
     state = client.get("/api/billing/auto-topup").json()["auto_topup"]
     assert state["active"] and state["failures"] == 1 and state["month_spent_cents"] == 0
 
-    assert topups.run()["declined"] == 1  # still below the threshold: the second try, the second failure
+    assert topups.auto_topup()["declined"] == 1  # still below the threshold: the second try, the second failure
     deliver(stripe_api, webhooks)
     state = client.get("/api/billing/auto-topup").json()["auto_topup"]
     assert state["paused"] and not state["active"] and state["failures"] == 2
     assert "paused" in outbox("auto_topup_failed")[-1]["text"]
-    assert topups.run()["due"] == 0
+    assert topups.auto_topup()["due"] == 0
     assert len(stripe_api.requests_to("POST", "/v1/payment_intents")) == 2
 
     # Saving the settings again resumes it, and the card works this time.
     assert client.put("/api/billing/auto-topup", json=SETTINGS).json()["auto_topup"]["active"]
-    assert topups.run()["charged"] == 1
+    assert topups.auto_topup()["charged"] == 1
     deliver(stripe_api, webhooks)
     assert me(client)["credits"] == 130
 
@@ -146,7 +146,7 @@ def test_the_monthly_ceiling_holds_under_concurrency(client, user, stripe_api, w
     # $20 a month allows two $9 top-ups. Many crossings at once, with many runs at once:
     client.put("/api/billing/auto-topup", json={**SETTINGS, "threshold": 1000})
     for _ in range(4):
-        threads = [threading.Thread(target=topups.run) for _ in range(4)]
+        threads = [threading.Thread(target=topups.auto_topup) for _ in range(4)]
         [t.start() for t in threads]
         [t.join() for t in threads]
         deliver(stripe_api, webhooks)
@@ -166,7 +166,7 @@ def test_turning_off_detaches_the_card(client, user, stripe_api, saved):
     state = client.get("/api/billing/auto-topup").json()["auto_topup"]
     assert not state["enabled"] and not state["card_saved"]
     spend(client, 140)
-    assert topups.run()["due"] == 0 and not stripe_api.requests_to("POST", "/v1/payment_intents")
+    assert topups.auto_topup()["due"] == 0 and not stripe_api.requests_to("POST", "/v1/payment_intents")
 
 
 def test_deleting_the_account_detaches_the_card(client, user, stripe_api, saved):
@@ -200,3 +200,14 @@ def test_an_unknown_pack_is_400(client, user):
 def test_auto_topup_needs_a_session(anon, database):
     assert anon.get("/api/billing/auto-topup").status_code == 401
     assert anon.put("/api/billing/auto-topup", json=SETTINGS).status_code == 401
+
+
+def test_the_cron_path_runs_the_job_with_the_secret_only(client, user, stripe_api, webhooks, saved):
+    from lib import config
+
+    spend(client, 120)
+    assert client.get("/api/cron/auto-topup").status_code == 401
+    r = client.get("/api/cron/auto-topup", headers={"Authorization": "Bearer " + config.settings().cron_secret})
+    assert r.status_code == 200 and r.json()["job"] == "auto_topup" and r.json()["charged"] == 1
+    deliver(stripe_api, webhooks)
+    assert me(client)["credits"] == 130
