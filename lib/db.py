@@ -26,7 +26,10 @@ _client_uri: str | None = None
 _db_name_override: str | None = None
 
 INDEXES = {
-    "users": [([("email", ASCENDING)], {"unique": True}), ([("created_at", ASCENDING)], {})],
+    "users": [
+        ([("email", ASCENDING)], {"unique": True}), ([("created_at", ASCENDING)], {}),
+        ([("auto_topup.active", ASCENDING)], {"sparse": True}),  # the auto top-up cron job's query (lib/billing/topups)
+    ],
     "tokens": [([("hash", ASCENDING)], {"unique": True}), ([("user_id", ASCENDING), ("created_at", ASCENDING)], {}),
                ([("warn_at", ASCENDING)], {})],  # the expiry-warning job's scan
     "ledger": [
@@ -39,6 +42,7 @@ INDEXES = {
         ([("payment_intent_id", ASCENDING)], {"sparse": True}),
         ([("status", ASCENDING), ("created_at", DESCENDING)], {}),
         ([("created_at", DESCENDING)], {}),
+        ([("charge_lease", ASCENDING)], {"sparse": True}),  # auto top-ups Stripe has not answered yet
     ],
     "messages": [([("created_at", DESCENDING)], {}), ([("email", ASCENDING)], {}), ([("user_id", ASCENDING)], {"sparse": True})],
     "request_log": [

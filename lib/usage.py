@@ -11,6 +11,9 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 
+from bson import ObjectId
+from bson.errors import InvalidId
+
 from lib import db, pagination, validation
 from lib.errors import bad_request
 from lib.http import load_user
@@ -88,20 +91,48 @@ def summary(req) -> dict:
     return user_summary(load_user(req)["_id"], days)
 
 
-def _call_view(row: dict, token_names: dict) -> dict:
+STATUSES = ("succeeded", "failed")
+
+
+def call_view(row: dict, token_names: dict) -> dict:
+    """One call as the log shows it; fields an older row lacks are None (the page shows "—")."""
     token_id = row.get("token_id")
     return {
         "id": row["_id"],
+        "request_id": row.get("request_id"),
         "model": row.get("model"),
         "credits": row.get("credits", 0),
         "source": row.get("source"),
         "token_id": token_id,
-        "token_name": token_names.get(token_id) if token_id else None,
+        "token_name": row.get("token_name") or (token_names.get(token_id) if token_id else None),
         "image_url": row.get("image_url"),
         "status": row.get("status"),
+        "latency_ms": row.get("latency_ms"),
+        "error_code": row.get("error_code") or (row.get("failure") if row.get("status") == "failed" else None),
         "test": bool(row.get("test")),
         "created_at": row["created_at"],
     }
+
+
+def parse_day(query: dict, name: str) -> datetime | None:
+    raw = query.get(name, "")
+    if not raw:
+        return None
+    try:
+        return datetime.strptime(raw, "%Y-%m-%d").replace(tzinfo=UTC)
+    except ValueError:
+        raise bad_request("invalid_parameter", f"Query parameter '{name}' must be a UTC date like 2026-12-01.", field=name) from None
+
+
+def date_range(query: dict, max_days: int | None = None) -> tuple[datetime | None, datetime | None]:
+    """[from's midnight, the day after `to`) in UTC; 400 when inverted or longer than `max_days`."""
+    start, last = parse_day(query, "from"), parse_day(query, "to")
+    if start and last and last < start:
+        raise bad_request("invalid_range", "'from' must not be after 'to'.", field="from")
+    end = last + timedelta(days=1) if last else None
+    if max_days and start and end and (end - start).days > max_days:
+        raise bad_request("range_too_long", f"A range covers at most {max_days} days.", field="to")
+    return start, end
 
 
 def calls_filter(user_id, query: dict) -> dict:
@@ -116,18 +147,37 @@ def calls_filter(user_id, query: dict) -> dict:
         if source not in SOURCES:
             raise bad_request("invalid_parameter", "Query parameter 'source' must be 'dashboard' or 'api'.", field="source")
         match["source"] = source
+    status = query.get("status", "")
+    if status:
+        if status not in STATUSES:
+            raise bad_request("invalid_parameter", "Query parameter 'status' must be 'succeeded' or 'failed'.", field="status")
+        match["status"] = status
+    token = query.get("token", "")
+    if token:
+        try:
+            match["token_id"] = ObjectId(token)
+        except (InvalidId, TypeError):
+            raise bad_request("invalid_parameter", "Query parameter 'token' must be a token id.", field="token") from None
+    start, end = date_range(query)
+    if start or end:
+        match["created_at"] = {**({"$gte": start} if start else {}), **({"$lt": end} if end else {})}
     return match
 
 
+def token_names(user_id, rows: list[dict]) -> dict:
+    """One query for the names of the tokens on these rows that don't carry their own."""
+    ids = list({r["token_id"] for r in rows if r.get("token_id") and not r.get("token_name")})
+    if not ids:
+        return {}
+    return {t["_id"]: t.get("name") for t in db.collection("tokens").find({"_id": {"$in": ids}, "user_id": user_id}, {"name": 1})}
+
+
 def calls(req) -> dict:
-    """GET /api/account/usage/calls?page=&model=&source= — the call log, newest first."""
+    """GET /api/account/usage/calls?page=&model=&source=&token=&status=&from=&to= — the call log, newest first."""
     page = validation.query_int(req.query, "page", 1, 1, 100_000)
     user_id = load_user(req)["_id"]
     match = calls_filter(user_id, req.query)
     found = pagination.page_of(db.collection("ledger"), match, page=page, per_page=PER_PAGE, sort=[("created_at", -1)], hint=USER_KIND_TIME)
     rows = found.pop("items")
-    token_ids = list({r["token_id"] for r in rows if r.get("token_id")})
-    names = {}
-    if token_ids:  # one query for every token named on this page
-        names = {t["_id"]: t.get("name") for t in db.collection("tokens").find({"_id": {"$in": token_ids}, "user_id": user_id}, {"name": 1})}
-    return {**found, "calls": [_call_view(r, names) for r in rows]}
+    names = token_names(user_id, rows)
+    return {**found, "calls": [call_view(r, names) for r in rows]}

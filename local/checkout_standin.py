@@ -4,9 +4,17 @@ without Stripe keys. Never deployed.
 It shows the pack and the price with Pay and Cancel. Pay does what Stripe does
 when a card is accepted: it sends `charge.succeeded` and
 `checkout.session.completed` (Stripe's JSON shapes, signed as Stripe signs
-them with the local webhook secret) over HTTP to this server's real
-/api/billing/webhook, then sends the browser to the success URL. Nothing in
-api/ or lib/ can tell it from Stripe: the credits arrive through the webhook.
+them with the local webhook secret; `invoice.paid` too when an invoice was
+asked for) over HTTP to the real /api/billing/webhook at SITE_URL, then sends
+the browser to the success URL. Nothing in api/ or lib/ can tell it from
+Stripe: the credits arrive through the webhook.
+
+Auto top-up: the test card is saved (`pm_local_card`). The cron job charges it
+off-session at `POST /_local/checkout/off-session` (Stripe's PaymentIntent
+create, with idempotency keys); `/_local/checkout/card` sets how the next
+off-session charge ends: succeed, decline, or need authentication.
+`/_local/checkout/receipt/<payment id>` is the printable receipt (or invoice)
+that `receipt_url` and `invoice_pdf` point to.
 """
 
 from __future__ import annotations
@@ -18,8 +26,12 @@ import json
 import secrets
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from datetime import UTC, datetime
+
+from bson import ObjectId
+from bson.errors import InvalidId
 
 from lib import config, db
 from lib.billing import packs
@@ -51,6 +63,12 @@ pre { white-space: pre-wrap; background: #f0f2f5; padding: 10px; border-radius: 
 code { font-size: 12px; }
 """
 TEST_CARD = {"brand": "visa", "last4": "4242", "funding": "credit", "country": "US"}
+SAVED_CARD = "pm_local_card"  # the stand-in's one card, saved for auto top-up
+OUTCOMES = {  # next off-session charge -> (Stripe error code, message); "succeed" has none
+    "succeed": None,
+    "decline": ("card_declined", "Your card was declined."),
+    "authenticate": ("authentication_required", "Your card was declined. This transaction requires authentication."),
+}
 
 
 def _id(prefix: str) -> str:
@@ -65,19 +83,32 @@ def _event(kind: str, obj: dict) -> dict:
     }
 
 
+def _metadata(payment: dict) -> dict:
+    out = {"user_id": str(payment["user_id"]), "pack_id": payment["pack_id"], "payment_id": str(payment["_id"])}
+    return {**out, "purpose": payment["purpose"]} if payment.get("purpose") else out
+
+
+def _receipt_url(payment: dict, invoice: bool = False) -> str:
+    return f"{config.settings().site_url}{PREFIX}/receipt/{payment['_id']}" + ("?invoice=1" if invoice else "")
+
+
+def charge_object(payment: dict, intent: str, customer: str | None) -> dict:
+    amount, currency = payment["amount_cents"], payment.get("currency", packs.CURRENCY)
+    return {
+        "id": _id("ch"), "object": "charge", "amount": amount, "amount_captured": amount, "amount_refunded": 0,
+        "captured": True, "created": int(time.time()), "currency": currency, "customer": customer, "livemode": False,
+        "metadata": _metadata(payment), "paid": True, "payment_intent": intent, "payment_method": SAVED_CARD,
+        "payment_method_details": {"type": "card", "card": {**TEST_CARD, "exp_month": 12, "exp_year": datetime.now(UTC).year + 3}},
+        "receipt_url": _receipt_url(payment), "refunded": False, "status": "succeeded",
+    }
+
+
 def payment_events(payment: dict, customer: str | None) -> list[dict]:
-    """What Stripe sends when the card is accepted: the charge (with the card), then the session."""
-    now = int(time.time())
+    """What Stripe sends when the card is accepted: the charge (with the card), the session, the invoice if asked for."""
     intent = _id("pi")
     amount, currency = payment["amount_cents"], payment.get("currency", packs.CURRENCY)
-    metadata = {"user_id": str(payment["user_id"]), "pack_id": payment["pack_id"], "payment_id": str(payment["_id"])}
-    charge = {
-        "id": _id("ch"), "object": "charge", "amount": amount, "amount_captured": amount, "amount_refunded": 0,
-        "captured": True, "created": now, "currency": currency, "customer": customer, "livemode": False,
-        "metadata": metadata, "paid": True, "payment_intent": intent, "payment_method": _id("pm"),
-        "payment_method_details": {"type": "card", "card": {**TEST_CARD, "exp_month": 12, "exp_year": datetime.now(UTC).year + 3}},
-        "refunded": False, "status": "succeeded",
-    }
+    metadata = _metadata(payment)
+    charge = charge_object(payment, intent, customer)
     success_url, cancel_url = return_urls()
     session = {
         "id": payment["session_id"], "object": "checkout.session", "amount_subtotal": amount, "amount_total": amount,
@@ -86,7 +117,14 @@ def payment_events(payment: dict, customer: str | None) -> list[dict]:
         "livemode": False, "metadata": metadata, "mode": "payment", "payment_intent": intent,
         "payment_status": "paid", "status": "complete", "success_url": success_url, "url": None,
     }
-    return [_event("charge.succeeded", charge), _event("checkout.session.completed", session)]
+    events = [_event("charge.succeeded", charge), _event("checkout.session.completed", session)]
+    if payment.get("invoice_requested"):
+        invoice = _id("in")
+        events.append(_event("invoice.paid", {
+            "id": invoice, "object": "invoice", "customer": customer, "status": "paid", "amount_paid": amount, "currency": currency,
+            "metadata": metadata, "hosted_invoice_url": _receipt_url(payment, True), "invoice_pdf": _receipt_url(payment, True),
+        }))
+    return events
 
 
 def signature_header(payload: str, secret: str, timestamp: int | None = None) -> str:
@@ -94,6 +132,11 @@ def signature_header(payload: str, secret: str, timestamp: int | None = None) ->
     t = int(time.time()) if timestamp is None else timestamp
     digest = hmac.new(secret.encode(), f"{t}.{payload}".encode(), hashlib.sha256).hexdigest()
     return f"t={t},v1={digest}"
+
+
+def _webhook_url() -> str:
+    # Where Stripe would call the deployment: SITE_URL, like every link we send (not the request's Host header).
+    return f"{config.settings().site_url}/api/billing/webhook"
 
 
 def send(webhook_url: str, event: dict) -> None:
@@ -150,8 +193,7 @@ def _pay(environ, start_response, payment: dict):
     if payment["status"] != "pending":
         return _redirect(start_response, success_url)  # paid already (a second click): nothing to do
     user = db.collection("users").find_one({"_id": payment["user_id"]}, {"stripe_customer_id": 1}) or {}
-    # Back to this very server, as Stripe would call the deployment.
-    webhook_url = f"{environ.get('wsgi.url_scheme', 'http')}://{environ['HTTP_HOST']}/api/billing/webhook"
+    webhook_url = _webhook_url()
     try:
         for event in payment_events(payment, user.get("stripe_customer_id")):
             send(webhook_url, event)
@@ -164,11 +206,114 @@ def _pay(environ, start_response, payment: dict):
     return _redirect(start_response, success_url)
 
 
+def _state():
+    """The stand-in's own memory (what Stripe would keep): the next off-session outcome, replies by idempotency key."""
+    return db.collection("standin_state")
+
+
+def next_outcome() -> str:
+    return (_state().find_one({"_id": "next_off_session"}) or {}).get("outcome", "succeed")
+
+
+def _off_session(environ, start_response):
+    """Stripe's PaymentIntent create with off_session=true, confirm=true, for the saved test card."""
+    try:
+        size = int(environ.get("CONTENT_LENGTH") or 0)
+        body = json.loads(environ["wsgi.input"].read(min(size, 10_000)))
+        payment = db.collection("payments").find_one({"_id": ObjectId(body["payment_id"]), "purpose": "auto_topup"})
+        key = str(body["idempotency_key"])[:255]
+    except (ValueError, KeyError, TypeError, InvalidId):
+        payment = None
+    if payment is None:
+        return _respond(start_response, "404 Not Found", json.dumps({"error": {"code": "resource_missing"}}), ctype="application/json")
+    replay = _state().find_one({"_id": f"key:{key}"})
+    if replay is None:
+        intent, outcome = _id("pi"), next_outcome()
+        _state().update_one({"_id": "next_off_session"}, {"$set": {"outcome": "succeed"}}, upsert=True)  # one charge each
+        user = db.collection("users").find_one({"_id": payment["user_id"]}, {"stripe_customer_id": 1}) or {}
+        obj = {"id": intent, "object": "payment_intent", "amount": payment["amount_cents"], "currency": payment["currency"],
+               "customer": user.get("stripe_customer_id"), "payment_method": SAVED_CARD, "metadata": _metadata(payment),
+               "off_session": True, "status": "succeeded", "last_payment_error": None}
+        if OUTCOMES[outcome] is None:
+            events = [_event("charge.succeeded", charge_object(payment, intent, obj["customer"])), _event("payment_intent.succeeded", obj)]
+            replay = {"status": "200 OK", "body": {"id": intent, "object": "payment_intent", "status": "succeeded"}}
+        else:
+            code, message = OUTCOMES[outcome]
+            obj.update(status="requires_payment_method",
+                       last_payment_error={"type": "card_error", "code": code, "decline_code": code, "message": message})
+            events = [_event("payment_intent.payment_failed", obj)]
+            replay = {"status": "402 Payment Required",
+                      "body": {"error": {"type": "card_error", "code": code, "message": message, "payment_intent": intent}}}
+        _state().insert_one({"_id": f"key:{key}", **replay})
+        for event in events:  # Stripe sends these on its own; a webhook that fails here shows in the dev server's log
+            try:
+                send(_webhook_url(), event)
+            except OSError as exc:
+                print(f"[stand-in] webhook {event['type']} failed: {exc}", flush=True)
+    return _respond(start_response, replay["status"], json.dumps(replay["body"]), ctype="application/json")
+
+
+def _card_page() -> str:
+    current = next_outcome()
+    buttons = "".join(
+        f"<form method=post action='{PREFIX}/card'><input type=hidden name=outcome value={name}>"
+        f"<button class='{'pay' if name == current else 'cancel'}' type=submit>Next off-session charge: {name}</button></form>"
+        for name in OUTCOMES)
+    return _page("Saved card", f"""
+<p class=merchant>NexusPoint</p>
+<h1>Saved test card</h1>
+<dl><dt>Card</dt><dd>Visa •••• 4242 (<code>{SAVED_CARD}</code>)</dd><dt>Next off-session charge</dt><dd id=next-outcome>{current}</dd></dl>
+{buttons}
+<p class=note>Auto top-up charges this card from the cron job. Pick how the next charge ends: it succeeds, is declined
+(<code>card_declined</code>), or needs authentication (<code>authentication_required</code>).</p>""")
+
+
+def _set_outcome(environ, start_response):
+    size = int(environ.get("CONTENT_LENGTH") or 0)
+    form = dict(urllib.parse.parse_qsl(environ["wsgi.input"].read(min(size, 1000)).decode(errors="replace")))
+    if form.get("outcome") in OUTCOMES:
+        _state().update_one({"_id": "next_off_session"}, {"$set": {"outcome": form["outcome"]}}, upsert=True)
+    return _redirect(start_response, f"{PREFIX}/card")
+
+
+def _receipt_page(payment_id: str, invoice: bool):
+    try:
+        payment = db.collection("payments").find_one({"_id": ObjectId(payment_id), "status": {"$in": ["succeeded", "refunded"]}})
+    except InvalidId:
+        payment = None
+    if payment is None:
+        return None
+    title = "Invoice" if invoice else "Receipt"
+    price = packs.money(payment["amount_cents"], payment.get("currency", packs.CURRENCY))
+    paid = (payment.get("succeeded_at") or payment["created_at"]).strftime("%d %B %Y")
+    refunded = payment.get("refunded_cents", 0)
+    return _page(f"{title} {payment_id}", f"""
+<p class=merchant>NexusPoint</p>
+<h1>{title} for your payment</h1>
+<p class=amount>{price}</p>
+<dl>
+  <dt>{title} number</dt><dd>{html.escape(payment_id)}</dd>
+  <dt>Date paid</dt><dd>{paid}</dd>
+  <dt>Item</dt><dd>{html.escape(payment["pack_name"])} pack, {payment["credits"]:,} credits</dd>
+  <dt>Paid with</dt><dd>Visa •••• 4242</dd>
+  {f"<dt>Refunded</dt><dd>{packs.money(refunded)}</dd>" if refunded else ""}
+</dl>
+<p class=note>Printable test {title.lower()} from the local Checkout stand-in; with Stripe keys set, Stripe issues the real one.</p>""")
+
+
 def app(environ, start_response):
     method = environ.get("REQUEST_METHOD", "GET").upper()
     parts = environ.get("PATH_INFO", "")[len(PREFIX):].strip("/").split("/")
     if parts == ["standin.css"]:
         return _respond(start_response, "200 OK", STYLESHEET, ctype="text/css; charset=utf-8")
+    if parts == ["off-session"] and method == "POST":
+        return _off_session(environ, start_response)
+    if parts == ["card"]:
+        return _set_outcome(environ, start_response) if method == "POST" else _respond(start_response, "200 OK", _card_page())
+    if len(parts) == 2 and parts[0] == "receipt":
+        page = _receipt_page(parts[1], "invoice=1" in environ.get("QUERY_STRING", ""))
+        if page:
+            return _respond(start_response, "200 OK", page)
     session_id, action = parts[0], "/".join(parts[1:])
     payment = db.collection("payments").find_one({"session_id": session_id}) if session_id.startswith("cs_local_") else None
     if payment is None or action not in ("", "pay", "cancel"):

@@ -85,6 +85,9 @@ def _forget_outside(user: dict, req) -> None:
         db.collection("request_log").update_many({"user_id": user["_id"]}, {"$unset": {"user_id": ""}})
     except Exception:
         log.warning("rate-limit or request-log cleanup after an account deletion failed", exc_info=True)
+    from lib.billing.autotopup import detach_card
+
+    detach_card(user)  # the auto top-up card first: deleting the customer below may fail
     customer = user.get("stripe_customer_id")
     if customer and config.settings().stripe_enabled:
         try:

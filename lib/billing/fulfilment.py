@@ -33,6 +33,7 @@ an administrator refunds the money in Stripe.
 from __future__ import annotations
 
 import logging
+import re
 from datetime import UTC, datetime
 
 from bson import ObjectId
@@ -45,6 +46,8 @@ log = logging.getLogger("nexuspoint.billing")
 GRANTED = ("succeeded", "refunded")  # states in which the pack's credits were given
 CARD_FIELDS = ("brand", "last4", "exp_month", "exp_year")  # never the number (policy §5)
 MAX_REF = 255  # Stripe ids are at most 255 characters
+MAX_URL = 2048
+CONTROL = re.compile(r"[\x00-\x20\x7f<>\"']")  # no spaces, quotes or angle brackets in a link we render
 
 
 def _now() -> datetime:
@@ -91,13 +94,26 @@ def card_of(charge: dict) -> dict | None:
     return kept or None
 
 
-def facts(payment_intent_id: str | None = None, card: dict | None = None) -> dict:
-    """The fields an event may tell us about a payment; absent ones never erase known ones."""
+def link(value) -> str | None:
+    """`value` if it is a web address fit to show as a link (a receipt, an invoice PDF), else None."""
+    ok = isinstance(value, str) and len(value) <= MAX_URL and value.startswith(("https://", "http://")) and not CONTROL.search(value)
+    return value if ok else None
+
+
+def facts(payment_intent_id: str | None = None, card: dict | None = None, **links) -> dict:
+    """The fields an event may tell us about a payment; absent ones never erase known ones.
+
+    `links`: receipt_url, invoice_pdf, invoice_url (web addresses) and payment_method_id (a Stripe id).
+    """
     out = {}
     if isinstance(payment_intent_id, str) and payment_intent_id:
         out["payment_intent_id"] = payment_intent_id
     if card:
         out["card"] = card
+    for name, value in links.items():
+        kept = ref(value) if name == "payment_method_id" else link(value)
+        if kept:
+            out[name] = kept
     return out
 
 

@@ -20,6 +20,11 @@ def view(payment: dict) -> dict:
         "currency": payment.get("currency"),
         "status": payment.get("status"),
         "card": {"brand": card.get("brand"), "last4": card.get("last4")} if card.get("last4") else None,
+        "kind": "auto_topup" if payment.get("purpose") == "auto_topup" else "checkout",
+        "receipt_url": payment.get("receipt_url"),
+        "invoice_pdf": payment.get("invoice_pdf"),
+        "invoice_url": payment.get("invoice_url"),
+        "failure": payment.get("failure") if payment.get("status") == "failed" else None,
         "created_at": payment.get("created_at"),
         "updated_at": payment.get("updated_at"),
     }

@@ -18,11 +18,21 @@ import stripe
 from pymongo.errors import DuplicateKeyError
 
 from lib import config, db, mail
+from lib.billing import autotopup, checkout, packs, topups
 from lib.billing import fulfilment as f
-from lib.billing import packs
 from lib.errors import bad_request
 
 log = logging.getLogger("nexuspoint.billing")
+
+
+def _after_success(payment: dict | None, s) -> None:
+    """What a paid payment does besides the credits: save the card of auto top-up, end a top-up in flight."""
+    if payment is None:
+        return
+    if payment.get("purpose") == checkout.SAVE_CARD:
+        autotopup.activate(payment, s)
+    elif payment.get("purpose") == topups.KIND:
+        topups.release(payment, s, failed=False)
 
 
 def _session_completed(obj: dict, s) -> dict | None:
@@ -33,14 +43,18 @@ def _session_completed(obj: dict, s) -> dict | None:
     if obj.get("amount_total") not in (None, payment["amount_cents"]):
         log.error("session %s: Stripe charged %s cents, the pack costs %s", obj.get("id"), obj.get("amount_total"), payment["amount_cents"])
     if obj.get("payment_status") == "paid":
-        return f.succeed(payment, details, s)
+        succeeded = f.succeed(payment, details, s)
+        _after_success(succeeded, s)
+        return succeeded
     f.note(payment, details, s)  # "unpaid": a delayed method (bank debit) is still processing
     return None
 
 
 def _session_paid(obj: dict, s) -> dict | None:
     payment = f.find(s, session_id=obj.get("id"))
-    return f.succeed(payment, f.facts(obj.get("payment_intent")), s) if payment else None
+    succeeded = f.succeed(payment, f.facts(obj.get("payment_intent")), s) if payment else None
+    _after_success(succeeded, s)
+    return succeeded
 
 
 def _session_failed(obj: dict, s) -> None:
@@ -50,19 +64,55 @@ def _session_failed(obj: dict, s) -> None:
         f.fail(payment, f.facts(obj.get("payment_intent")), reason, s)
 
 
-def _intent_failed(obj: dict, s) -> None:
+def _intent_failed(obj: dict, s):
     payment = f.find(s, payment_intent_id=obj.get("id"), metadata=obj.get("metadata"))
-    if payment:
-        error = obj.get("last_payment_error")
-        reason = error.get("message") if isinstance(error, dict) else None
-        f.fail(payment, f.facts(obj.get("id")), reason if isinstance(reason, str) and reason else "payment failed", s)
+    if not payment:
+        return None
+    error = obj.get("last_payment_error")
+    error = error if isinstance(error, dict) else {}
+    reason = error.get("message") if isinstance(error.get("message"), str) and error["message"] else "payment failed"
+    f.fail(payment, f.facts(obj.get("id")), reason, s)
+    if payment.get("purpose") != topups.KIND:
+        return None
+    # The cron job usually records the refusal first; whichever comes first counts it and mails.
+    failures = topups.release(payment, s, failed=True)
+    if failures is None:
+        return None
+    code = error.get("code") if isinstance(error.get("code"), str) else "card_declined"
+    return lambda: _failure_mail(payment, code, failures)
 
 
-def _charge_succeeded(obj: dict, s) -> None:
-    # Only the charge carries the card's brand, last 4 digits and expiry.
+def _intent_succeeded(obj: dict, s) -> dict | None:
+    # Checkout's payments are fulfilled by the session's events; an off-session top-up has no session.
+    payment = f.find(s, payment_intent_id=obj.get("id"), metadata=obj.get("metadata"))
+    if not payment or payment.get("purpose") != topups.KIND:
+        return None
+    succeeded = f.succeed(payment, f.facts(obj.get("id")), s)
+    _after_success(succeeded, s)
+    return succeeded
+
+
+def _charge_succeeded(obj: dict, s) -> dict | None:
+    # Only the charge carries the card's brand, last 4 digits and expiry, the receipt and the card's PaymentMethod.
     payment = f.find(s, payment_intent_id=obj.get("payment_intent"), metadata=obj.get("metadata"))
+    if not payment:
+        return None
+    details = f.facts(obj.get("payment_intent"), f.card_of(obj), receipt_url=obj.get("receipt_url"), payment_method_id=obj.get("payment_method"))
+    if payment.get("purpose") == topups.KIND:
+        succeeded = f.succeed(payment, details, s)
+        _after_success(succeeded, s)
+        return succeeded
+    f.note(payment, details, s)
+    if payment.get("purpose") == checkout.SAVE_CARD:
+        autotopup.activate(payment, s)
+    return None
+
+
+def _invoice_paid(obj: dict, s) -> None:
+    # Checkout's invoice_creation copies our metadata onto the invoice; its PDF is what the accountant wants.
+    payment = f.find(s, metadata=obj.get("metadata"))
     if payment:
-        f.note(payment, f.facts(obj.get("payment_intent"), f.card_of(obj)), s)
+        f.note(payment, f.facts(invoice_pdf=obj.get("invoice_pdf"), invoice_url=obj.get("hosted_invoice_url")), s)
 
 
 def _charge_refunded(obj: dict, s) -> None:
@@ -90,7 +140,9 @@ HANDLERS = {
     "checkout.session.async_payment_failed": _session_failed,
     "checkout.session.expired": _session_failed,
     "payment_intent.payment_failed": _intent_failed,
+    "payment_intent.succeeded": _intent_succeeded,
     "charge.succeeded": _charge_succeeded,
+    "invoice.paid": _invoice_paid,
     "charge.refunded": _charge_refunded,
     "charge.dispute.funds_withdrawn": _dispute_withdrawn,
     "charge.dispute.funds_reinstated": _dispute_reinstated,
@@ -138,17 +190,32 @@ def _process(event: dict, obj: dict, handler) -> dict | None:
     return db.transaction(work)
 
 
+def _user_for_mail(payment: dict) -> dict | None:
+    return db.collection("users").find_one({"_id": payment["user_id"]}, {"email": 1, "first_name": 1, "notifications": 1, "credits": 1})
+
+
 def _confirm(payment: dict) -> None:
-    user = db.collection("users").find_one({"_id": payment["user_id"]}, {"email": 1, "first_name": 1, "notifications": 1, "credits": 1})
+    user = _user_for_mail(payment)
     if user is None:
         return
+    # The charge (with Stripe's receipt) usually comes before the session; if not, the billing page links it later.
+    receipt = db.collection("payments").find_one({"_id": payment["_id"]}, {"receipt_url": 1}) or {}
+    billing = f"{config.settings().site_url}/dashboard/billing"
     mail.send(
         user["email"], "payment_confirmation", prefs=user.get("notifications"),
         first_name=user.get("first_name", ""), pack_name=payment["pack_name"], credits=f"{payment['credits']:,}",
         amount=packs.money(payment["amount_cents"], payment.get("currency", packs.CURRENCY)),
         balance=f"{user.get('credits', 0):,}", reference=str(payment["_id"]),
         date=payment.get("succeeded_at", datetime.now(UTC)).strftime("%d %B %Y"),
+        receipt=receipt.get("receipt_url") or f"{billing} (under Transactions, once Stripe has issued it)",
+        how=" by auto top-up" if payment.get("purpose") == topups.KIND else "",
     )
+
+
+def _failure_mail(payment: dict, code: str, failures: int) -> None:
+    user = _user_for_mail(payment)
+    if user is not None:
+        topups.failure_mail(user, payment, code, paused=failures >= topups.PAUSE_AFTER)
 
 
 def receive(req) -> dict:
@@ -163,10 +230,12 @@ def receive(req) -> dict:
         log.warning("event %s (%s): malformed object, ignored", event["id"], event["type"])
         return {"received": True, "ignored": True}
     try:
-        succeeded = _process(event, obj, handler)
+        outcome = _process(event, obj, handler)
     except DuplicateKeyError:
         return {"received": True, "duplicate": True}
+    if callable(outcome):  # mail decided inside the transaction, sent after its commit
+        outcome()
     # No receipt for a pack refunded or charged back before the success arrived.
-    if succeeded is not None and not succeeded.get("refunded_cents") and not succeeded.get("disputed_at"):
-        _confirm(succeeded)
+    elif outcome is not None and not outcome.get("refunded_cents") and not outcome.get("disputed_at"):
+        _confirm(outcome)
     return {"received": True}

@@ -14,7 +14,7 @@ from __future__ import annotations
 import base64
 import logging
 
-from lib import config, credits, mail
+from lib import alerts, credits
 from lib.caller import require_model
 from lib.errors import ApiError, bad_request, unauthorized
 from lib.http import Response
@@ -135,9 +135,5 @@ def _credit_headers(req, charged: int, remaining) -> None:
 
 
 def _alert_if_low(user: dict, cost: int) -> None:
-    """One mail when this call took the balance from at or above the threshold to below it."""
-    threshold = config.settings().low_credit_threshold
-    after = user["credits"]
-    if after + cost >= threshold > after:
-        mail.send(user["email"], "low_credits", prefs=user.get("notifications"),
-                  first_name=user.get("first_name", ""), credits=after, threshold=threshold)
+    """The person's low-credit alert (their own threshold) and the one at 0 credits; see lib.alerts."""
+    alerts.after_debit(user, cost)

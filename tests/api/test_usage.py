@@ -142,7 +142,8 @@ def test_call_log_newest_first_with_token_names(client, history):
     assert top == {
         "id": str(rows["r3"]["_id"]), "model": "general-classification", "credits": 1, "source": "api",
         "token_id": str(history["token_id"]), "token_name": "CI pipeline", "image_url": "https://img.example/cat.jpg",
-        "status": "succeeded", "test": False, "created_at": top["created_at"],
+        "status": "succeeded", "created_at": top["created_at"],
+        "request_id": None, "latency_ms": None, "error_code": None, "test": False,  # fields this row predates
     }
     assert top["created_at"].endswith("Z")
     assert body["calls"][3]["status"] == "failed" and body["calls"][3]["model"] == "text-recognition"

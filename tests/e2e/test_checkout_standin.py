@@ -109,3 +109,38 @@ def test_an_unknown_checkout_is_404(buyer):
     assert status == 404 and "No such checkout" in page.decode()
     status, _, _ = buyer.request("POST", "/_local/checkout/cs_local_doesnotexist/pay", form=b"")
     assert status == 404
+
+
+def _cron(dev_server: str) -> dict:
+    from lib import config  # the dev server shares this run's DATA_DIR, so its generated cron secret too
+
+    req = urllib.request.Request(dev_server + "/api/cron/auto-topup", headers={"Authorization": "Bearer " + config.settings().cron_secret})
+    with urllib.request.urlopen(req, timeout=60) as r:
+        return json.loads(r.read())
+
+
+def test_auto_top_up_with_the_stand_in_card(buyer, dev_server, dev_server_process):
+    status, body = buyer.json("PUT", "/api/billing/auto-topup", {"pack_id": "starter", "threshold": 200, "ceiling_cents": 5000})
+    assert status == 200 and body["url"].startswith(dev_server + "/_local/checkout/cs_local_"), body
+    status, _, _ = buyer.request("POST", body["url"] + "/pay", form=b"")
+    assert status == 303
+    assert buyer.json("GET", "/api/billing/auto-topup")[1]["auto_topup"]["active"]
+    assert buyer.json("GET", "/api/auth/me")[1]["user"]["credits"] == 150  # below the threshold of 200: a crossing
+
+    summary = _cron(dev_server)
+    assert summary["job"] == "auto_topup" and summary["charged"] == 1, summary
+    assert buyer.json("GET", "/api/auth/me")[1]["user"]["credits"] == 250
+    assert _cron(dev_server)["due"] == 0
+    items = buyer.json("GET", "/api/billing/transactions")[1]["items"]
+    assert [i["kind"] for i in items] == ["auto_topup", "checkout"] and all(i["status"] == "succeeded" for i in items)
+    status, _, page = buyer.request("GET", items[0]["receipt_url"])
+    assert status == 200 and "Receipt for your payment" in page.decode() and "$9.00" in page.decode()
+
+    # The next off-session charge is declined: no credits, a mail with a link to pay on-session.
+    buyer.request("POST", "/_local/checkout/card", form=b"outcome=decline")
+    buyer.json("PUT", "/api/billing/auto-topup", {"pack_id": "starter", "threshold": 1000, "ceiling_cents": 5000})
+    assert _cron(dev_server)["declined"] == 1
+    assert buyer.json("GET", "/api/auth/me")[1]["user"]["credits"] == 250
+    email = buyer.json("GET", "/api/auth/me")[1]["user"]["email"]
+    [mail] = dev_server_process.database["outbox"].find({"to": email, "template": "auto_topup_failed"})
+    assert dev_server + "/dashboard/billing?topup=retry" in mail["text"]

@@ -3,8 +3,12 @@
 It speaks what stripe-python speaks: form-encoded bodies with bracketed keys
 (`line_items[0][price_data][unit_amount]=900`), Bearer secret keys,
 Idempotency-Key replays, and JSON objects and errors in Stripe's shapes.
-Customers (create, retrieve, delete) and Checkout Sessions (create, retrieve).
-`fail_next(n)` makes the next n requests answer 500.
+Customers (create, retrieve, delete), Checkout Sessions (create, retrieve),
+PaymentIntents (create, off-session with a saved card) and PaymentMethods (detach).
+`fail_next(n)` makes the next n requests answer 500; `next_off_session(...)` sets
+how the next off-session charges end ("succeed", "decline", "authenticate").
+What Stripe would then send to the webhook piles up in `events`
+(`complete_session` adds a paid Checkout's), for the test to deliver.
 """
 
 from __future__ import annotations
@@ -65,11 +69,32 @@ def stripe_error(status: int, message: str, *, type_: str = "invalid_request_err
     return status, {"error": error}
 
 
+def event(kind: str, obj: dict, event_id: str | None = None) -> dict:
+    """A webhook event around `obj`, as Stripe sends it."""
+    return {
+        "id": event_id or _id("evt"), "object": "event", "api_version": "2026-10-28", "created": int(time.time()),
+        "data": {"object": obj}, "livemode": False, "pending_webhooks": 1,
+        "request": {"id": None, "idempotency_key": None}, "type": kind,
+    }
+
+
+CARD = {"brand": "visa", "last4": "4242", "exp_month": 12, "exp_year": 2034, "funding": "credit", "country": "US"}
+DECLINES = {  # outcome -> (code, decline_code, message), as Stripe's card_error for off-session confirmation
+    "decline": ("card_declined", "generic_decline", "Your card was declined."),
+    "authenticate": ("authentication_required", "authentication_required",
+                     "Your card was declined. This transaction requires authentication."),
+}
+
+
 class FakeStripe:
     def __init__(self):
         self.calls: list[Call] = []
         self.customers: dict[str, dict] = {}
         self.sessions: dict[str, dict] = {}
+        self.payment_methods: dict[str, dict] = {}
+        self.intents: dict[str, dict] = {}
+        self.events: list[dict] = []
+        self._outcomes: list[str] = []
         self._replays: dict[str, tuple[int, dict]] = {}
         self._failures = 0
         self._lock = threading.Lock()
@@ -108,6 +133,57 @@ class FakeStripe:
 
     def fail_next(self, times: int = 1) -> None:
         self._failures += times
+
+    def next_off_session(self, *outcomes: str) -> None:
+        """How the next off-session confirmations end, in order; after them, "succeed"."""
+        assert all(o in ("succeed", *DECLINES) for o in outcomes)
+        self._outcomes += outcomes
+
+    def take_events(self) -> list[dict]:
+        out, self.events = self.events, []
+        return out
+
+    def saved_card(self, customer: str) -> str:
+        """A card PaymentMethod attached to `customer` (what setup_future_usage leaves behind)."""
+        pm = {"id": _id("pm"), "object": "payment_method", "type": "card", "customer": customer, "card": dict(CARD), "livemode": False}
+        self.payment_methods[pm["id"]] = pm
+        return pm["id"]
+
+    def _charge(self, intent: dict, *, receipt: bool = True) -> dict:
+        charge_id = _id("ch")
+        return {
+            "id": charge_id, "object": "charge", "amount": intent["amount"], "amount_captured": intent["amount"], "amount_refunded": 0,
+            "captured": True, "created": int(time.time()), "currency": intent["currency"], "customer": intent["customer"],
+            "livemode": False, "metadata": intent["metadata"], "paid": True, "payment_intent": intent["id"],
+            "payment_method": intent["payment_method"], "payment_method_details": {"type": "card", "card": dict(CARD)},
+            "receipt_url": f"https://pay.stripe.com/receipts/payment/{secrets.token_urlsafe(24)}" if receipt else None,
+            "refunded": False, "status": "succeeded",
+        }
+
+    def complete_session(self, session_id: str) -> list[dict]:
+        """The customer pays a Checkout Session: the events Stripe sends (charge, session, invoice), also added to `events`."""
+        session = self.sessions[session_id]
+        params = session["_params"]
+        intent_data = params.get("payment_intent_data", {})
+        pm = self.saved_card(session["customer"]) if intent_data.get("setup_future_usage") == "off_session" else _id("pm")
+        intent = {"id": _id("pi"), "object": "payment_intent", "amount": session["amount_total"], "currency": session["currency"],
+                  "customer": session["customer"], "payment_method": pm, "metadata": intent_data.get("metadata", {}), "status": "succeeded"}
+        self.intents[intent["id"]] = intent
+        session.update(payment_intent=intent["id"], payment_status="paid", status="complete")
+        public = {k: v for k, v in session.items() if not k.startswith("_")}
+        out = [event("charge.succeeded", self._charge(intent)), event("checkout.session.completed", public)]
+        invoice = params.get("invoice_creation", {})
+        if invoice.get("enabled") == "true":
+            invoice_id = _id("in")
+            out.append(event("invoice.paid", {
+                "id": invoice_id, "object": "invoice", "customer": session["customer"], "status": "paid",
+                "amount_paid": session["amount_total"], "currency": session["currency"],
+                "metadata": invoice.get("invoice_data", {}).get("metadata", {}),
+                "hosted_invoice_url": f"https://invoice.stripe.com/i/acct_test/{invoice_id}",
+                "invoice_pdf": f"https://pay.stripe.com/invoice/acct_test/{invoice_id}/pdf",
+            }))
+        self.events += out
+        return out
 
     def requests_to(self, method: str, path: str) -> list[Call]:
         return [c for c in self.calls if c.method == method and c.path == path]
@@ -152,6 +228,11 @@ class FakeStripe:
         m = re.fullmatch(r"/v1/checkout/sessions(?:/(\w+))?", call.path)
         if m:
             return self._sessions(call, m.group(1))
+        if call.method == "POST" and call.path == "/v1/payment_intents":
+            return self._create_intent(call.params)
+        m = re.fullmatch(r"/v1/payment_methods/(\w+)/detach", call.path)
+        if m and call.method == "POST":
+            return self._detach(m.group(1))
         return stripe_error(404, f"Unrecognized request URL ({call.method}: {call.path}).")
 
     def _customers(self, call: Call, customer_id: str | None) -> tuple[int, dict]:
@@ -194,5 +275,40 @@ class FakeStripe:
             "payment_intent": None, "payment_status": "unpaid", "status": "open", "success_url": p["success_url"],
             "url": f"https://checkout.stripe.com/c/pay/{session_id}#fidkdWxOYHwnPyd1blpxYHZxWjA0",
         }
-        self.sessions[session_id] = session
+        self.sessions[session_id] = {**session, "_params": p}
         return 200, session
+
+    def _detach(self, pm_id: str) -> tuple[int, dict]:
+        pm = self.payment_methods.get(pm_id)
+        if pm is None or pm["customer"] is None:
+            return stripe_error(400 if pm else 404, f"No such PaymentMethod: '{pm_id}'", code="resource_missing", param="payment_method")
+        pm["customer"] = None
+        return 200, pm
+
+    def _create_intent(self, p: dict) -> tuple[int, dict]:
+        for name in ("amount", "currency"):
+            if not p.get(name):
+                return stripe_error(400, f"Missing required param: {name}.", code="parameter_missing", param=name)
+        if p.get("off_session") == "true" and p.get("confirm") != "true":
+            return stripe_error(400, "off_session can only be used with confirm=true.", param="off_session")
+        pm = self.payment_methods.get(p.get("payment_method"))
+        if pm is None or pm["customer"] != p.get("customer"):
+            return stripe_error(400, f"No such PaymentMethod: '{p.get('payment_method')}'", code="resource_missing", param="payment_method")
+        intent = {
+            "id": _id("pi"), "object": "payment_intent", "amount": int(p["amount"]), "currency": p["currency"],
+            "customer": p["customer"], "payment_method": pm["id"], "metadata": p.get("metadata", {}),
+            "off_session": True, "confirmation_method": "automatic", "livemode": False, "created": int(time.time()),
+            "description": p.get("description"), "last_payment_error": None, "latest_charge": None, "status": "succeeded",
+        }
+        self.intents[intent["id"]] = intent
+        outcome = self._outcomes.pop(0) if self._outcomes else "succeed"
+        if outcome == "succeed":
+            charge = self._charge(intent)
+            intent["latest_charge"] = charge["id"]
+            self.events += [event("charge.succeeded", charge), event("payment_intent.succeeded", intent)]
+            return 200, intent
+        code, decline_code, message = DECLINES[outcome]
+        error = {"type": "card_error", "code": code, "decline_code": decline_code, "message": message, "payment_method": pm}
+        intent.update(status="requires_payment_method", last_payment_error=error)
+        self.events.append(event("payment_intent.payment_failed", intent))
+        return 402, {"error": {**error, "payment_intent": intent}}

@@ -15,8 +15,12 @@ import json
 import random
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from bson import ObjectId
 
 from lib import db
+from lib.billing import packs
 from lib.billing.fulfilment import refunded_share
 from tests.client import Client
 from tests.fixtures.accounts import sign_up
@@ -26,8 +30,12 @@ from tests.reliability.support import at_once, balance, has_error_shape, reconci
 SEED = 20261028
 DELIVERIES = 1000
 USERS, PAYMENTS_PER_USER = 6, 10
-PAID_FATES = ("paid", "paid_late", "declined_then_paid", "refunded_half", "refunded_full")
-FATES = (*PAID_FATES, "declined", "failed_late", "expired", "abandoned")
+TOPUP_PAID = ("topup_paid", "topup_refunded")
+PAID_FATES = ("paid", "paid_late", "declined_then_paid", "refunded_half", "refunded_full", *TOPUP_PAID)
+CHECKOUT_FATES = ("paid", "paid_late", "declined_then_paid", "refunded_half", "refunded_full", "declined", "failed_late", "expired", "abandoned")
+TOPUP_FATES = (*TOPUP_PAID, "topup_declined")  # off-session auto top-ups: no Checkout session, fulfilled by the intent's events
+FATES = (*CHECKOUT_FATES, *TOPUP_FATES)
+TOPUPS_PER_USER = 3
 
 
 @dataclass
@@ -38,7 +46,8 @@ class Payment:
 
     @property
     def refunded_cents(self) -> int:
-        return {"refunded_half": self.row["amount_cents"] // 2, "refunded_full": self.row["amount_cents"]}.get(self.fate, 0)
+        full = self.row["amount_cents"]
+        return {"refunded_half": full // 2, "refunded_full": full, "topup_refunded": full}.get(self.fate, 0)
 
     @property
     def credits_due(self) -> int:
@@ -67,7 +76,25 @@ def genuine_events(p: Payment) -> list[dict]:
         "failed_late": [unpaid, event("checkout.session.async_payment_failed", session_object(row, payment_intent=pi, payment_status="unpaid"))],
         "expired": [event("checkout.session.expired", session_object(row, payment_intent=None, payment_status="unpaid", status="expired"))],
         "abandoned": [],
+        "topup_paid": [charged, succeeded_intent(row, pi)],
+        "topup_refunded": [succeeded_intent(row, pi), charged, *refund],
+        "topup_declined": [declined],
     }[p.fate]
+
+
+def succeeded_intent(row: dict, pi: str) -> dict:
+    return event("payment_intent.succeeded", {**intent_object(row, intent_id=pi), "status": "succeeded", "last_payment_error": None})
+
+
+def topup_payment(user_id: str, crossing: int, pack: dict) -> dict:
+    """A claimed auto top-up as lib.billing.topups writes it (the cron job's part is tested elsewhere)."""
+    now = datetime.now(UTC)
+    row = {"_id": ObjectId(), "user_id": ObjectId(user_id), "purpose": "auto_topup", "session_id": f"autotopup:{user_id}:{crossing}",
+           "payment_intent_id": None, "pack_id": pack["id"], "pack_name": pack["name"], "credits": pack["credits"],
+           "amount_cents": pack["price_cents"], "currency": "usd", "status": "pending", "refunded_cents": 0, "card": None,
+           "created_at": now, "updated_at": now}
+    db.collection("payments").insert_one(row)
+    return row
 
 
 def deliveries(payments: list[Payment], rng: random.Random) -> list[tuple[dict, bool]]:
@@ -109,7 +136,11 @@ def test_each_payment_is_fulfilled_once_and_only_when_paid(router, webhooks, rob
         c = Client(router)
         users.append(sign_up(c))
         for _ in range(PAYMENTS_PER_USER):
-            p = Payment(start_checkout(c, rng.choice(("starter", "pro", "scale"))), rng.choice(FATES))
+            p = Payment(start_checkout(c, rng.choice(("starter", "pro", "scale"))), rng.choice(CHECKOUT_FATES))
+            p.events = genuine_events(p)
+            payments.append(p)
+        for crossing in range(1, TOPUPS_PER_USER + 1):
+            p = Payment(topup_payment(users[-1]["id"], crossing, packs.find(rng.choice(("starter", "pro")))), rng.choice(TOPUP_FATES))
             p.events = genuine_events(p)
             payments.append(p)
     plan = deliveries(payments, rng)
