@@ -135,7 +135,7 @@ def test_make_dev_serves_the_product_with_an_embedded_database(tmp_path):
         assert fetch(f"http://127.0.0.1:{port}/")[0] == 200
         banner = log.read_text()
         assert f"http://127.0.0.1:{port}" in banner
-        assert f"embedded SecantusDB at mongodb://127.0.0.1:{db_port}/?directConnection=true, data in {tmp_path / 'db'}" in banner
+        assert f"embedded SecantusDB at mongodb://127.0.0.1:{db_port}/?directConnection=true&retryWrites=false, data in {tmp_path / 'db'}" in banner
         assert "outbox" in banner and "local Checkout stand-in" in banner
         assert (tmp_path / "db").is_dir()
     finally:
