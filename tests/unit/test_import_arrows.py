@@ -2,6 +2,7 @@
 
 import subprocess
 import sys
+from pathlib import Path
 
 
 def loaded_after(module: str) -> set[str]:
@@ -22,3 +23,17 @@ def test_the_old_names_still_work():
     from lib.http import Caller, load_user
 
     assert Caller is below and load_user.__module__ == "lib.caller"
+
+
+def test_a_vision_function_loads_neither_stripe_nor_boto3():
+    """A function imports only what it uses: payments and mail SDKs stay out of every vision function's cold start."""
+    code = (
+        "import importlib.util, pathlib, sys\n"
+        "for path in sorted(pathlib.Path('api/vision').glob('*.py')):\n"
+        "    spec = importlib.util.spec_from_file_location(path.stem.replace('-', '_'), path)\n"
+        "    spec.loader.exec_module(importlib.util.module_from_spec(spec))\n"
+        "print(' '.join(sorted({m.split('.')[0] for m in sys.modules} & {'stripe', 'boto3', 'botocore'})))"
+    )
+    root = Path(__file__).resolve().parents[2]
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=root).stdout.split()
+    assert loaded == []
