@@ -49,6 +49,15 @@ def current_user(caller: Caller) -> dict | None:
     return user
 
 
+def debit_filter(caller: Caller) -> dict:
+    """What current_user checks, as a filter the debit's conditional update carries (no extra read)."""
+    match = {"disabled": {"$ne": True}}
+    if caller.source == "dashboard":
+        # a missing version reads as 0, so version 0 also matches a document without one
+        match["session_version"] = caller.session_version or {"$in": [0, None]}
+    return match
+
+
 def load_user(req) -> dict:
     """The caller's user document, checked: exists, not disabled, session still current."""
     if "user" in req.__dict__:

@@ -15,7 +15,7 @@ import base64
 import logging
 
 from lib import alerts, credits
-from lib.caller import require_model
+from lib.caller import debit_filter, require_model
 from lib.errors import ApiError, bad_request, unauthorized
 from lib.http import Response
 from lib.http.auth import SESSION_EXPIRED
@@ -74,15 +74,6 @@ def _wants_png(req, model: catalog.Model) -> bool:
     return model.output == "image" and "image/png" in accepted and "application/json" not in accepted
 
 
-def _caller_filter(caller) -> dict:
-    """What lib.http.load_user would check, as a filter on the debit's update."""
-    match = {"disabled": {"$ne": True}}
-    if caller.source == "dashboard":
-        # load_user reads a missing version as 0, so version 0 also matches a document without one
-        match["session_version"] = caller.session_version or {"$in": [0, None]}
-    return match
-
-
 def _charge(caller, model: catalog.Model, image: ImageInput) -> tuple[dict, dict]:
     api = caller.source == "api"
     try:
@@ -90,7 +81,7 @@ def _charge(caller, model: catalog.Model, image: ImageInput) -> tuple[dict, dict
             caller.user_id, model.cost, model=model.slug, source=caller.source,
             token_id=caller.token_id if api else None,
             image_url=image.url if api else None,  # the policy: URLs are logged for API calls only
-            user_filter=_caller_filter(caller),
+            user_filter=debit_filter(caller),
         )
     except LookupError:
         if api:
