@@ -28,8 +28,6 @@ from lib import db
 from lib.credits.ledger import USER_FIELDS, InsufficientCredits, _now
 from lib.errors import ApiError
 
-ATTEMPTS = 3  # a cap's period rolling over, or a race with it, costs a retry; more means the state moves under us
-
 
 @dataclass(frozen=True)
 class Cap:
@@ -82,32 +80,37 @@ def debit(user_id: ObjectId, amount: int, *, model: str, source: str, use_id: Ob
     now = _now()
     row = {"_id": use_id or ObjectId(), "user_id": user_id, "kind": "use", "model": model, "source": source,
            "credits": amount, "delta": -amount, "created_at": now, **{k: v for k, v in details.items() if v is not None}}
-    base = {"_id": user_id, "credits": {"$gte": amount}, **(user_filter or {})}
-    rolled_over = False
-    for _ in range(ATTEMPTS):
-        match, inc, set_ = dict(base), {"credits": -amount}, {}
-        if cap is not None and rolled_over:  # the first call of a period starts the count again
-            match[f"{cap.field}.period"] = {"$ne": cap.key}
-            set_[cap.field] = {"period": cap.key, "used": amount}
-        elif cap is not None:
-            match.update({f"{cap.field}.period": cap.key, f"{cap.field}.used": {"$lte": cap.limit - amount}})
-            inc[f"{cap.field}.used"] = amount
-        entry = {"_id": row["_id"], "at": now, "row": row}
-        if cap is not None:  # so that settle can give the cap its share back too
-            entry["spend"] = {"field": cap.field, "key": cap.key}
-        update = {"$inc": inc, "$push": {"pending": entry}}
-        if set_:
-            update["$set"] = set_
-        user = db.collection("users").find_one_and_update(match, update, projection=USER_FIELDS, return_document=ReturnDocument.AFTER)
-        if user is not None:
-            row["balance_after"] = user["credits"]
-            return Charge(user_id, amount, row, user, cap)
-        rolled_over = _why_refused(user_id, amount, user_filter, cap)
-    raise RuntimeError("the debit did not settle after retries")  # a 500: the user document keeps changing under us
+    entry = {"_id": row["_id"], "at": now, "row": row}
+    match = {"_id": user_id, "credits": {"$gte": amount}, **(user_filter or {})}
+    if cap is None:
+        update = {"$inc": {"credits": -amount}, "$push": {"pending": entry}}
+    elif amount <= cap.limit:
+        entry["spend"] = {"field": cap.field, "key": cap.key}  # so that settle can give the cap its share back too
+        match["$or"] = [{f"{cap.field}.period": cap.key, f"{cap.field}.used": {"$lte": cap.limit - amount}},
+                        {f"{cap.field}.period": {"$ne": cap.key}}]  # a new period starts the count again
+        update = _capped_update(cap, amount, entry)
+    else:
+        update = None
+    user = update and db.collection("users").find_one_and_update(match, update, projection=USER_FIELDS,
+                                                                 return_document=ReturnDocument.AFTER)
+    if user is None:
+        _refuse(user_id, amount, user_filter, cap)
+    row["balance_after"] = user["credits"]
+    return Charge(user_id, amount, row, user, cap)
 
 
-def _why_refused(user_id: ObjectId, amount: int, user_filter: dict | None, cap: Cap | None) -> bool:
-    """Raise the refusal the conditional update meant; True when only the cap's period is over (retry)."""
+def _capped_update(cap: Cap, amount: int, entry: dict) -> list[dict]:
+    """The same write as an update pipeline, so the cap's count restarts in a new period within it."""
+    spend = f"${cap.field}"
+    return [{"$set": {
+        "credits": {"$subtract": ["$credits", amount]},
+        cap.field: {"period": cap.key, "used": {"$cond": [{"$eq": [f"{spend}.period", cap.key]}, {"$add": [f"{spend}.used", amount]}, amount]}},
+        "pending": {"$concatArrays": [{"$ifNull": ["$pending", []]}, {"$literal": [entry]}]},  # literal: no "$name" in a token name is a path
+    }}]
+
+
+def _refuse(user_id: ObjectId, amount: int, user_filter: dict | None, cap: Cap | None) -> None:
+    """Raise the refusal the conditional update meant (one read, on the refused path only)."""
     projection = {"credits": 1, **({cap.field: 1} if cap else {})}
     current = db.collection("users").find_one({"_id": user_id, **(user_filter or {})}, projection)
     if current is None:
@@ -117,9 +120,7 @@ def _why_refused(user_id: ObjectId, amount: int, user_filter: dict | None, cap: 
         used = int(spend.get("used", 0)) if spend.get("period") == cap.key else 0
         if used + amount > cap.limit:
             raise TokenCreditLimit(cap, used, amount)
-    if current.get("credits", 0) < amount:
-        raise InsufficientCredits(current.get("credits", 0), amount)
-    return cap is not None and (current.get("token_spend") or {}).get(str(cap.token_id), {}).get("period") != cap.key
+    raise InsufficientCredits(current.get("credits", 0), amount)
 
 
 def succeed(charge: Charge, **outcome) -> bool:
