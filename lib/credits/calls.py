@@ -25,7 +25,8 @@ from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
 from lib import db
-from lib.credits.ledger import USER_FIELDS, InsufficientCredits, _now
+from lib.credits import ledger
+from lib.credits.ledger import USER_FIELDS, InsufficientCredits
 from lib.errors import ApiError
 
 
@@ -77,7 +78,7 @@ def debit(user_id: ObjectId, amount: int, *, model: str, source: str, use_id: Ob
     `details` (token_id, token_name, image_url, request_id) go into the usage row.
     Raises InsufficientCredits, TokenCreditLimit, or LookupError when `user_filter` did not match.
     """
-    now = _now()
+    now = ledger._now()
     row = {"_id": use_id or ObjectId(), "user_id": user_id, "kind": "use", "model": model, "source": source,
            "credits": amount, "delta": -amount, "created_at": now, **{k: v for k, v in details.items() if v is not None}}
     entry = {"_id": row["_id"], "at": now, "row": row}
@@ -165,5 +166,5 @@ def write_failure(row: dict, balance: int, error_code: str, outcome: dict, *, se
     """The failed call's `use` row and its refund row: together they move nothing, as the balance did."""
     failed = {**row, "status": "failed", "failure": error_code[:200], **outcome}
     refund = {"user_id": row["user_id"], "kind": "refund", "model": row.get("model"), "source": row.get("source"),
-              "use_id": row["_id"], "delta": row["credits"], "balance_after": balance, "created_at": _now()}
+              "use_id": row["_id"], "delta": row["credits"], "balance_after": balance, "created_at": ledger._now()}
     db.collection("ledger").insert_many([failed, refund], session=session)
