@@ -49,6 +49,7 @@ def erase(user: dict, session=None) -> ObjectId:
         return anon  # a concurrent request erased it already: nothing is left to do
     c("tokens").delete_many({"user_id": uid}, session=session)
     c("reset_tokens").delete_many({"user_id": uid}, session=session)
+    c("idempotency_keys").delete_many({"user_id": uid}, session=session)
     c("ledger").update_many({"user_id": uid, "kind": "use"}, {"$unset": {"image_url": "", "token_id": "", "token_name": "", "failure": ""}},
                               session=session)
     c("ledger").update_many({"user_id": uid}, {"$set": {"user_id": anon}}, session=session)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError
 
 from lib import db
 from lib.credits.calls import give_back, write_failure
@@ -19,6 +19,7 @@ from lib.credits.ledger import _now
 
 SETTLE_AFTER = timedelta(minutes=5)
 UNKNOWN = "outcome_unknown"
+DUPLICATE_KEY = 11000
 
 
 class _AlreadySettled(Exception):
@@ -52,6 +53,9 @@ def _settle_entry(user_id, entry: dict) -> str | None:
         return db.transaction(refund)
     except _AlreadySettled:
         return None
-    except DuplicateKeyError:  # the call recorded its row and died before pulling the entry
+    except BulkWriteError as exc:
+        if exc.details["writeErrors"][0]["code"] != DUPLICATE_KEY:
+            raise
+        # the call recorded its row and died before pulling the entry: it was answered and stays charged
         db.collection("users").update_one({"_id": user_id}, {"$pull": {"pending": {"_id": entry["_id"]}}})
         return "recorded"
