@@ -92,7 +92,12 @@ export async function mount(section, app) {
       : h("span", {}, `${model.name} costs `, h("strong", {}, credits(model.cost)), `. You have ${number(balance)}.`));
   }
 
+  // One Idempotency-Key per run the person asked for: a double click, or a click again after a
+  // lost connection, with the same image, model and options is charged once. Any change makes a new key.
+  let runKey = null;
+
   function setFile(chosen) {
+    runKey = null;
     if (previewUrl) URL.revokeObjectURL(previewUrl);
     file = chosen;
     previewUrl = chosen ? URL.createObjectURL(chosen) : null;
@@ -151,16 +156,22 @@ export async function mount(section, app) {
     progressText.textContent = text;
   }
 
+  form.addEventListener("input", () => { runKey = null; });
+  form.addEventListener("change", () => { runKey = null; });
+
   async function send(model) {
     const path = `/api/vision/${model.slug}`;
+    runKey = runKey || crypto.randomUUID();
+    const headers = { "Idempotency-Key": runKey };
     if (!file) {
       showProgress(null, `Running ${model.name} on the image at your URL…`);
-      return api(path, { method: "POST", body: { url: urlInput.value.trim() } });
+      return api(path, { method: "POST", body: { url: urlInput.value.trim() }, headers });
     }
     const body = new FormData();
     body.append("image", file);
     showProgress(0, "Uploading… 0%");
     return upload(path, body, {
+      headers,
       onProgress: (fraction) => showProgress(fraction, `Uploading… ${Math.round(fraction * 100)}%`),
       onUploaded: () => showProgress(null, `Uploaded. ${model.name} is looking at your image…`),
     });
