@@ -59,6 +59,7 @@ def photos(tmp_path):
 
 
 def cli(site: str, key: str, *args: str) -> subprocess.CompletedProcess:
+    assert CLI.exists(), f"{CLI} is missing: `make install` installs the client and its command"
     return subprocess.run([str(CLI), *args, "--base-url", site, "--api-key", key], capture_output=True, text=True, timeout=120)
 
 
