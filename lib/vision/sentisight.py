@@ -33,6 +33,9 @@ MAX_RESPONSE_BYTES = 32 * 1024 * 1024  # a background-removal PNG in base64 is t
 CHUNK_BYTES = 64 * 1024
 UNREACHABLE = "The vision service SentiSight.ai is unreachable right now. You were not charged; try again in a moment."
 TIMED_OUT = "The vision service SentiSight.ai took too long to answer. You were not charged; try again in a moment."
+# The only option SentiSight itself takes; min_confidence and max_results are applied to its answer
+# here (lib/vision/options.py), on the 0-1 scores, never sent as parameters it doesn't document.
+SENT_OPTIONS = ("lang",)
 FAILED = "The vision service SentiSight.ai could not process this image. You were not charged; try again in a moment."
 
 _session: requests.Session | None = None
@@ -79,7 +82,7 @@ def predict(slug: str, image: ImageInput, options: dict) -> Prediction:
 def _call(model: catalog.Model, image: ImageInput, options: dict):
     settings = config.settings()
     url = f"{settings.sentisight_base_url}/pm-predict/{model.sentisight_name}"
-    params = {name: options[name] for name in model.options if name in options}
+    params = {name: options[name] for name in SENT_OPTIONS if name in options}
     headers = {"X-Auth-token": settings.sentisight_api_token, "Accept": "application/json"}
     if image.data is not None:
         request = {"data": image.data, "headers": {**headers, "Content-Type": "application/octet-stream"}}
