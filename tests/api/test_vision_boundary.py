@@ -105,6 +105,14 @@ def local(settings):
     settings(VISION_BACKEND="local")
 
 
+def test_the_local_listing_names_each_engine_and_its_licence(anon, local):
+    models = {m["slug"]: m for m in anon.get("/api/vision/models").json()["models"]}
+    detection = models["object-detection"]
+    assert (detection["backend"], detection["engine"]) == ("local", "centernet-mobilenetv3-onnx")
+    assert detection["licence"].startswith("MIT") and "@vladmandic/human" in detection["licence"]
+    assert models["instance-segmentation"]["licence"] is None and "no pre-trained weights" in models["instance-segmentation"]["reason"]
+
+
 @needs("object-detection")
 @pytest.mark.parametrize("how", ["query", "form", "json"])
 def test_options_cut_local_detections_the_same_way(client, user, local, how):
