@@ -20,6 +20,7 @@ log = logging.getLogger("nexuspoint.vision")
 RESPONSE_LIMIT = 4_500_000
 ENVELOPE_BYTES = 2_000  # the JSON around the image, generously
 PIXEL_BUDGET = {"png": (RESPONSE_LIMIT - ENVELOPE_BYTES) // 4, "json": (RESPONSE_LIMIT - ENVELOPE_BYTES) * 3 // 4 // 4}
+MAX_PNG_BYTES = (RESPONSE_LIMIT - ENVELOPE_BYTES) * 3 // 4  # what fits as base64 in JSON (and so as a PNG too)
 
 
 def fit(image: ImageInput, *, as_png: bool) -> ImageInput:
@@ -59,6 +60,24 @@ def _scaled(image: ImageInput, budget: int) -> ImageInput:
     else:
         img.save(out, "JPEG", quality=95)  # visually lossless, and a small upload to SentiSight
     return ImageInput(data=out.getvalue(), url=image.url, mime="image/png" if keeps_alpha else "image/jpeg", width=size[0], height=size[1])
+
+
+def shrink_png(png: bytes) -> tuple[bytes, tuple[int, int]]:
+    """A cut-out that came back too large (from an image URL SentiSight fetched, whose size was unknown
+    before the charge), scaled down until it fits MAX_PNG_BYTES: after the charge, it is never lost."""
+    from PIL import Image
+
+    came = len(png)
+    img = Image.open(io.BytesIO(png))
+    img.load()
+    while len(png) > MAX_PNG_BYTES:
+        scale = math.sqrt(MAX_PNG_BYTES / len(png)) * 0.95
+        img = img.resize((max(1, math.floor(img.width * scale)), max(1, math.floor(img.height * scale))), Image.LANCZOS)
+        out = io.BytesIO()
+        img.save(out, "PNG")
+        png = out.getvalue()
+    log.info("background-removal: a %s byte cut-out from SentiSight scaled to %sx%s", came, img.width, img.height)
+    return png, img.size
 
 
 def _too_large(image: ImageInput, budget: int, as_png: bool) -> ApiError:

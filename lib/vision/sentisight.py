@@ -22,7 +22,7 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from lib import config
-from lib.vision import catalog
+from lib.vision import catalog, cutout
 from lib.vision.sentisight_langs import easyocr_code
 from lib.vision.textlines import text_result
 from lib.vision.types import BadImage, ImageInput, Prediction, UpstreamError, UpstreamTimeout
@@ -76,7 +76,11 @@ def predict(slug: str, image: ImageInput, options: dict) -> Prediction:
     except ShapeError as exc:
         log.error("SentiSight %s answered an unexpected shape: %s", model.sentisight_name, exc)
         raise UpstreamError(FAILED, detail=f"unexpected shape: {exc}") from None
-    return Prediction(results=results, raw=raw, png=png, engine=ENGINE)
+    prediction = Prediction(results=results, raw=raw, png=png, engine=ENGINE)
+    if png and len(png) > cutout.MAX_PNG_BYTES:  # an image URL only SentiSight fetched, of a size nobody checked
+        prediction.png, (width, height) = cutout.shrink_png(png)
+        prediction.extra.update(width=width, height=height)
+    return prediction
 
 
 def _call(model: catalog.Model, image: ImageInput, options: dict):
