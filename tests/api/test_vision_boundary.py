@@ -285,6 +285,15 @@ def test_a_phone_photo_is_scaled_to_fit_not_refused(client, user, sentisight, qu
     assert balance(client) == 45
 
 
+@needs("background-removal")
+def test_the_local_cut_out_of_a_phone_photo_is_scaled_too(client, user, local):
+    r = client.post("/api/vision/background-removal", data=photo((3000, 2000)), headers={"content-type": "image/jpeg"})
+    assert r.status_code == 200, r.text
+    width, height = r.json()["image"]["width"], r.json()["image"]["height"]
+    assert width * height <= cutout.PIXEL_BUDGET["json"] and abs(width / height - 1.5) < 0.01
+    assert png_size(base64.b64decode(r.json()["results"]["image"].split(",", 1)[1])) == (width, height)
+
+
 def test_a_turned_phone_photo_is_scaled_upright(client, user, sentisight):
     r = client.post("/api/vision/background-removal", data=photo((4000, 3000), orientation=6), headers={"content-type": "image/jpeg"})
     assert r.status_code == 200, r.text
