@@ -29,11 +29,9 @@ def fit(image: ImageInput, *, as_png: bool) -> ImageInput:
     if not (image.width and image.height) or image.width * image.height <= budget or image.data is None:
         return image  # small enough, or a URL SentiSight fetches (its size is known only there)
     try:
-        from PIL import Image  # noqa: F401 (only background removal of a large image needs Pillow)
-    except ImportError:
-        raise _too_large(image, budget, as_png) from None
-    try:
         scaled = _scaled(image, budget)
+    except ImportError:  # a deployment without Pillow can only refuse, still for free
+        raise _too_large(image, budget, as_png) from None
     except (OSError, ValueError) as exc:  # a sound header over damaged pixels
         log.info("background-removal: could not scale %sx%s: %r", image.width, image.height, exc)
         raise ApiError(422, "image_unreadable", "The image could not be decoded: send a complete JPEG, PNG, GIF, WebP or BMP file. "
@@ -43,7 +41,7 @@ def fit(image: ImageInput, *, as_png: bool) -> ImageInput:
 
 
 def _scaled(image: ImageInput, budget: int) -> ImageInput:
-    from PIL import Image, ImageOps
+    from PIL import Image, ImageOps  # only here: Pillow's import would slow every cold start
 
     scale = math.sqrt(budget / (image.width * image.height))
     img = Image.open(io.BytesIO(image.data))

@@ -308,6 +308,13 @@ def test_a_cut_out_that_fits_is_sent_as_it_came(client, user, sentisight):
     assert r.json()["image"] == {"width": 1000, "height": 800}
 
 
+def test_a_large_photo_cut_short_is_refused_free_not_a_500(client, user, sentisight):
+    data = photo((4000, 3000))
+    r = client.post("/api/vision/background-removal", data=data[: len(data) // 2], headers={"content-type": "image/jpeg"})
+    assert (r.status_code, r.error_code) == (422, "image_unreadable"), r.text
+    assert_free(client, user, sentisight)
+
+
 def test_without_pillow_a_large_cut_out_is_refused_before_the_charge(client, user, sentisight, monkeypatch):
     data = photo((4000, 3000))
     monkeypatch.setitem(sys.modules, "PIL", None)  # a deployment without Pillow
