@@ -11,7 +11,7 @@ import json
 import sys
 from pathlib import Path
 
-from lib.vision import catalog
+from lib.vision import catalog, cutout, options
 
 OUT = Path(__file__).resolve().parent.parent / "public" / "openapi.json"
 
@@ -119,18 +119,30 @@ def token_settings() -> dict:
     }
 
 
+VISION_OPTIONS = (
+    " Options (`option_specs` in `GET /api/vision/models`) go in the query string, as multipart fields or as JSON members; "
+    "a value out of range, or an option the model doesn't take, is 400 `invalid_parameter` naming the `field`, free. "
+    "`min_confidence` and `max_results` are applied to the results the same way on either backend."
+)
+CUTOUT = (f" An image whose cut-out might not fit the 4.5 MB response (over {cutout.PIXEL_BUDGET['json'] / 1e6:.2f} megapixels as JSON, "
+          f"{cutout.PIXEL_BUDGET['png'] / 1e6:.2f} as PNG) is scaled down before the call, and `image` gives the cut-out's size.")
+
+
 def vision_path(model) -> dict:
-    url_body = obj({"url": string(2048, format="uri"), "base64": {"type": "string"}, "lang": string(10)}, extra=False)
+    specs = options.described(model)
+    url_body = obj({"url": string(2048, format="uri"), "base64": {"type": "string"}, **specs}, extra=False)
+    form = obj({"image": {"type": "string", "format": "binary"}, **specs}, ("image",))
+    desc = f"{model.description} Costs {model.cost} credit{'s' if model.cost != 1 else ''} per call; failed calls are refunded."
+    desc += (VISION_OPTIONS if specs else "") + (CUTOUT if model.output == "image" else "")
     return {"post": op(
         f"Run {model.name}", "Vision", (200, ref("VisionResult")), (400, 401, 402, 403, 409, 413, 415, 422, 429, 501, 502, 503, 504),
-        security=EITHER,
-        desc=f"{model.description} Costs {model.cost} credit{'s' if model.cost != 1 else ''} per call; failed calls are refunded. {IDEMPOTENCY}",
+        security=EITHER, desc=f"{desc} {IDEMPOTENCY}",
         params=[query("format", {"type": "string", "enum": ["json", "png"]}), query("raw", {"type": "string", "enum": ["0", "1"]}),
-                query("lang", string(10)),
+                *(query(name, spec) for name, spec in specs.items()),
                 {"name": "Idempotency-Key", "in": "header", "schema": string(255, minLength=1, pattern="^[ -~]+$"),
                  "description": "Any 1-255 printable ASCII characters, new for each logical call and reused on its retries."}],
         body={"required": True, "content": {
-            "multipart/form-data": {"schema": obj({"image": {"type": "string", "format": "binary"}}, ("image",))},
+            "multipart/form-data": {"schema": form},
             "image/jpeg": {"schema": {"type": "string", "format": "binary"}},
             "image/png": {"schema": {"type": "string", "format": "binary"}},
             "application/octet-stream": {"schema": {"type": "string", "format": "binary"}},

@@ -22,6 +22,7 @@ from lib.errors import ApiError, bad_request, rate_limited
 from lib.http import Response
 from lib.vision import catalog
 from lib.vision.sentisight import COCO_SKELETON
+from lib.vision.textlines import text_result
 from lib.vision.types import ImageInput
 
 ENGINE = "sandbox"
@@ -129,9 +130,9 @@ def _results(model: catalog.Model, seed: bytes, width: int, height: int) -> tupl
             objects.append(found)
         return {"objects": sorted(objects, key=lambda o: -o["score"])}, None
     if model.output == "text":
-        lines = [{"text": text, "score": _score(seed, i, 0.85, 0.99), "polygon": _corners(_box(frac, width, height))}
+        words = [{"text": text, "score": _score(seed, i, 0.85, 0.99), "polygon": _corners(_box(frac, width, height))}
                  for i, (text, frac) in enumerate(TEXT_LINES)]
-        return {"text": "\n".join(line["text"] for line in lines), "lines": lines}, None
+        return text_result(words), None  # words, lines and text, as a live answer has them
     if model.output == "keypoints":
         keypoints = [{"name": name, "x": round(x * width, 1), "y": round(y * height, 1), "score": _score(seed, i, 0.7, 0.99)}
                      for i, (name, (x, y)) in enumerate(POSE.items())]

@@ -66,6 +66,7 @@ def test_every_model_answers_in_the_live_shape_for_free_at_balance_zero(anon, us
         assert kind == "boxes" or all(len(o["polygon"]) >= 3 for o in results["objects"])
     elif kind == "text":
         assert results["text"] == "\n".join(line["text"] for line in results["lines"])
+        assert results["words"] and [w["text"] for w in results["words"]] == [line["text"] for line in results["lines"]]
     elif kind == "keypoints":
         assert results["people"][0]["keypoints"] and results["skeleton"]
     else:
