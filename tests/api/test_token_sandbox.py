@@ -176,3 +176,11 @@ def test_a_test_call_costs_two_database_commands(anon, user, test_token, sentisi
     assert png_call(anon, test_token["secret"]).status_code == 200
     # the token check, then the call-log row
     assert mongo_commands.counted() == ["findAndModify", "insert"]
+
+
+def test_options_apply_to_sandbox_results_as_to_live_ones(anon, user, test_token):
+    every = png_call(anon, test_token["secret"], "general-classification").json()["results"]["labels"]
+    [best] = png_call(anon, test_token["secret"], "general-classification", query={"max_results": "1"}).json()["results"]["labels"]
+    assert len(every) > 1 and best == every[0]
+    confident = png_call(anon, test_token["secret"], "general-classification", query={"min_confidence": str(every[0]["score"])})
+    assert [label["score"] for label in confident.json()["results"]["labels"]] == [every[0]["score"]]
