@@ -69,6 +69,19 @@ def test_object_detection_runs_offline_with_options_and_draws_its_boxes(open_pag
     assert balance(page) == 48
     screenshot(page, "dashboard-run-object-detection-local")
 
+    # The same run asked again (a double click, a click after a lost answer) is its Idempotency-Key's free replay;
+    # any change to the inputs is a new run.
+    page.evaluate("document.querySelector('#result').removeAttribute('data-model')")
+    page.click("#run-button")
+    page.wait_for_selector("#result[data-model=object-detection]")
+    assert "Charged 0 credits" in page.text_content("#result .result-meta") and balance(page) == 48
+    page.fill("#option-max_results", "2")
+    page.evaluate("document.querySelector('#result').removeAttribute('data-model')")
+    page.click("#run-button")
+    page.wait_for_selector("#result[data-model=object-detection]")
+    assert "Charged 2 credits" in page.text_content("#result .result-meta") and balance(page) == 46
+    assert page.locator("#result svg.overlay rect.box").count() == 2
+
     # Models without options hide the row; text recognition offers only its language.
     page.check("input[name=model][value=background-removal]")
     assert not page.locator("#run-options").is_visible()
