@@ -104,13 +104,14 @@ def test_a_refusal_before_the_charge_frees_the_key(client, user, sentisight):
     assert r.status_code == 200 and r.headers["x-credits-charged"] == "1" and balance(user) == 4
 
 
-def test_twenty_concurrent_repeats_are_charged_once(client, user, sentisight):
+def test_twenty_concurrent_repeats_from_two_tokens_and_a_session_are_charged_once(client, user, sentisight):
     gate = threading.Barrier(20)
+    senders = [None, new_token(client, "worker a"), new_token(client, "worker b")]
 
-    def one(_):
+    def one(i):
         own = clone(client)
         gate.wait()
-        return call(own, "burst")
+        return call(own, "burst", token=senders[i % 3])
 
     with ThreadPoolExecutor(20) as pool:
         answers = list(pool.map(one, range(20)))
