@@ -169,6 +169,37 @@ def test_turning_off_detaches_the_card(client, user, stripe_api, saved):
     assert topups.auto_topup()["due"] == 0 and not stripe_api.requests_to("POST", "/v1/payment_intents")
 
 
+@pytest.mark.parametrize("order", ["charge first", "session first"])
+def test_turning_off_during_the_setup_checkout_detaches_the_card_it_saves(client, user, stripe_api, webhooks, order):
+    body = client.put("/api/billing/auto-topup", json=SETTINGS).json()
+    assert client.delete("/api/billing/auto-topup").status_code == 204  # in another tab, before paying
+    events = stripe_api.complete_session(body["url"].split("/")[-1].split("#")[0])
+    stripe_api.take_events()
+    for e in events if order == "charge first" else events[::-1]:
+        webhooks.ok(e)
+        webhooks.ok(e)  # a replay asks for nothing more
+    pm = next(e for e in events if e["type"] == "charge.succeeded")["data"]["object"]["payment_method"]
+    assert stripe_api.payment_methods[pm]["customer"] is None
+    assert len(stripe_api.requests_to("POST", f"/v1/payment_methods/{pm}/detach")) == 1
+    assert me(client)["credits"] == 150  # the pack itself was bought
+    state = client.get("/api/billing/auto-topup").json()["auto_topup"]
+    assert not state["enabled"] and not state["active"] and not state["card_saved"] and not state["awaiting_checkout"]
+    spend(client, 140)
+    assert topups.auto_topup()["due"] == 0 and not stripe_api.requests_to("POST", "/v1/payment_intents")
+
+
+def test_the_card_in_use_is_never_detached_by_a_late_copy_of_its_events(client, user, stripe_api, webhooks):
+    body = client.put("/api/billing/auto-topup", json=SETTINGS).json()
+    events = stripe_api.complete_session(body["url"].split("/")[-1].split("#")[0])
+    stripe_api.take_events()
+    for e in events + [{**e, "id": e["id"] + "_copy"} for e in events]:  # the same facts again, under new event ids
+        webhooks.ok(e)
+    [pm] = stripe_api.payment_methods
+    assert stripe_api.payment_methods[pm]["customer"] is not None
+    assert not stripe_api.requests_to("POST", f"/v1/payment_methods/{pm}/detach")
+    assert client.get("/api/billing/auto-topup").json()["auto_topup"]["active"]
+
+
 def test_deleting_the_account_detaches_the_card(client, user, stripe_api, saved):
     pm = user_doc(client)["auto_topup"]["payment_method_id"]
     assert client.delete("/api/account", json={"password": PASSWORD}).status_code == 204
