@@ -111,7 +111,8 @@ def test_an_unknown_checkout_is_404(buyer):
     assert status == 404
 
 
-def _cron(dev_server: str) -> dict:
+def run_cron(dev_server: str) -> dict:
+    """GET /api/cron/auto-topup as Vercel Cron does, with the Bearer secret; the job's summary."""
     from lib import config  # the dev server shares this run's DATA_DIR, so its generated cron secret too
 
     req = urllib.request.Request(dev_server + "/api/cron/auto-topup", headers={"Authorization": "Bearer " + config.settings().cron_secret})
@@ -127,10 +128,10 @@ def test_auto_top_up_with_the_stand_in_card(buyer, dev_server, dev_server_proces
     assert buyer.json("GET", "/api/billing/auto-topup")[1]["auto_topup"]["active"]
     assert buyer.json("GET", "/api/auth/me")[1]["user"]["credits"] == 150  # below the threshold of 200: a crossing
 
-    summary = _cron(dev_server)
+    summary = run_cron(dev_server)
     assert summary["job"] == "auto_topup" and summary["charged"] == 1, summary
     assert buyer.json("GET", "/api/auth/me")[1]["user"]["credits"] == 250
-    assert _cron(dev_server)["due"] == 0
+    assert run_cron(dev_server)["due"] == 0
     items = buyer.json("GET", "/api/billing/transactions")[1]["items"]
     assert [i["kind"] for i in items] == ["auto_topup", "checkout"] and all(i["status"] == "succeeded" for i in items)
     status, _, page = buyer.request("GET", items[0]["receipt_url"])
@@ -139,7 +140,7 @@ def test_auto_top_up_with_the_stand_in_card(buyer, dev_server, dev_server_proces
     # The next off-session charge is declined: no credits, a mail with a link to pay on-session.
     buyer.request("POST", "/_local/checkout/card", form=b"outcome=decline")
     buyer.json("PUT", "/api/billing/auto-topup", {"pack_id": "starter", "threshold": 1000, "ceiling_cents": 5000})
-    assert _cron(dev_server)["declined"] == 1
+    assert run_cron(dev_server)["declined"] == 1
     assert buyer.json("GET", "/api/auth/me")[1]["user"]["credits"] == 250
     email = buyer.json("GET", "/api/auth/me")[1]["user"]["email"]
     [mail] = dev_server_process.database["outbox"].find({"to": email, "template": "auto_topup_failed"})
