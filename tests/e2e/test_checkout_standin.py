@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import urllib.error
+import urllib.parse
 import urllib.request
 import uuid
 from http.cookiejar import CookieJar
@@ -102,6 +103,30 @@ def test_cancel_goes_back_and_leaves_the_payment_pending(buyer, dev_server):
     assert buyer.json("GET", "/api/auth/me")[1]["user"]["credits"] == 50
     [item] = buyer.json("GET", "/api/billing/transactions")[1]["items"]
     assert item["status"] == "pending" and item["pack"] == "Pro"
+
+
+def test_an_invoice_asks_for_the_company_and_tax_id_and_prints_them(buyer, dev_server):
+    status, body = buyer.json("POST", "/api/billing/checkout", {"pack_id": "starter", "invoice": True})
+    assert status == 200, body
+    status, _, page = buyer.request("GET", body["url"])
+    html = page.decode()
+    assert "name=company required" in html and "name=tax_id" in html and "name=address" in html
+
+    status, _, page = buyer.request("POST", body["url"] + "/pay", form=b"company=+++&tax_id=DE1")  # no company: asked again
+    assert status == 400 and "Enter the company name" in page.decode()
+    assert buyer.json("GET", "/api/billing/transactions")[1]["items"][0]["status"] == "pending"
+
+    form = urllib.parse.urlencode({"company": "Acme <GmbH>", "address": "Unter den Linden 1, Berlin", "tax_id": "DE123456789"})
+    status, headers, _ = buyer.request("POST", body["url"] + "/pay", form=form.encode())
+    assert status == 303 and headers["Location"].endswith("/dashboard/billing?checkout=success")
+    [item] = buyer.json("GET", "/api/billing/transactions")[1]["items"]
+    assert item["status"] == "succeeded" and item["invoice_pdf"].endswith("?invoice=1") and item["receipt_url"]
+    status, _, page = buyer.request("GET", item["invoice_pdf"])
+    invoice = page.decode()
+    assert status == 200 and "Invoice for your payment" in invoice
+    assert "Acme &lt;GmbH&gt;" in invoice and "DE123456789" in invoice and "Unter den Linden 1, Berlin" in invoice
+    receipt = buyer.request("GET", item["receipt_url"])[2].decode()
+    assert "Receipt for your payment" in receipt and "DE123456789" not in receipt  # the receipt is not the invoice
 
 
 def test_an_unknown_checkout_is_404(buyer):
