@@ -35,9 +35,12 @@ def test_the_low_mail_uses_the_persons_threshold(client, user, sentisight):
 
 
 def test_a_second_alert_at_zero(client, user, sentisight):
-    set_balance(user, 11)
+    set_balance(user, 13)
+    post_image(client)  # 13 -> 11: still above 10, no mail
+    assert mails(user, "low_credits") == []
     post_image(client)  # 11 -> 9: the low alert
-    credits.adjust(ObjectId(user["id"]), -7, ObjectId(), "test: spend down to 2")
+    post_image(client)  # 9 -> 7: already below, no second mail
+    credits.adjust(ObjectId(user["id"]), -5, ObjectId(), "test: spend down to 2")
     post_image(client)  # 2 -> 0: the zero alert
     assert len(mails(user, "low_credits")) == 1
     [zero] = mails(user, "zero_credits")

@@ -158,6 +158,28 @@ def test_the_monthly_ceiling_holds_under_concurrency(client, user, stripe_api, w
     assert client.get("/api/billing/auto-topup").json()["auto_topup"]["month_spent_cents"] == 1800
 
 
+def test_a_new_month_starts_the_ceiling_from_zero(client, user, stripe_api, webhooks, saved):
+    db.collection("users").update_one({"_id": user_doc(client)["_id"]}, {"$set": {"auto_topup.month": "2000-01", "auto_topup.month_cents": 2000}})
+    spend(client, 120)
+    assert topups.auto_topup()["charged"] == 1  # last month's $20 does not count against this month
+    assert client.get("/api/billing/auto-topup").json()["auto_topup"]["month_spent_cents"] == 900
+
+
+def test_a_top_up_claimed_before_turning_off_is_never_charged(client, user, stripe_api, webhooks, saved):
+    spend(client, 120)
+    stripe_api.fail_next(2)  # the run that claimed it got no answer from Stripe
+    assert topups.auto_topup()["errors"] == 1
+    attempts = len(stripe_api.requests_to("POST", "/v1/payment_intents"))
+    assert client.delete("/api/billing/auto-topup").status_code == 204
+    db.collection("payments").update_many({"purpose": "auto_topup"}, {"$set": {"charge_lease": topups._now()}})  # the lease ran out
+    topups.auto_topup()
+    assert len(stripe_api.requests_to("POST", "/v1/payment_intents")) == attempts
+    [payment] = db.collection("payments").find({"purpose": "auto_topup"})
+    assert payment["status"] == "failed" and payment["failure"] == "auto top-up turned off"
+    assert outbox("auto_topup_failed") == [] and me(client)["credits"] == 30
+    assert user_doc(client)["auto_topup"]["in_flight"] is None
+
+
 def test_turning_off_detaches_the_card(client, user, stripe_api, saved):
     pm = user_doc(client)["auto_topup"]["payment_method_id"]
     assert client.delete("/api/billing/auto-topup").status_code == 204
