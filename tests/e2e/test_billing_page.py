@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 from tests.e2e import test_pages
 from tests.e2e.test_checkout_standin import run_cron
 from tests.e2e.test_pages import balance, run_model, sign_up
-from tests.fixtures.browser import screenshot
+from tests.fixtures.browser import SCREENSHOTS, screenshot
 
 photo = test_pages.photo  # the fixture: a 640x480 PNG
 
@@ -98,6 +98,7 @@ def test_the_call_log_filters_opens_a_call_and_downloads_csv_and_the_alert_is_sa
 
     with page.expect_download() as download:
         page.click("#calls-export")
+    download.value.save_as(SCREENSHOTS.parent / "usage-export.csv")  # for a person to open in a spreadsheet
     exported = list(csv.DictReader(io.StringIO(download.value.path().read_text(encoding="utf-8"))))
     assert sorted(r["model"] for r in exported) == ["object-detection", "object-detection", "text-recognition"]
     assert request_id in {r["request_id"] for r in exported}
