@@ -64,6 +64,24 @@ def test_auto_top_up_from_the_billing_page_to_a_topped_up_balance(open_page, sit
     assert page.is_hidden("#topup-off")
 
 
+def test_an_invoice_asked_for_on_the_billing_page_is_linked_with_the_company_on_it(open_page):
+    page = open_page()
+    sign_up(page)
+    page.goto("/dashboard/billing?topup=retry")  # where the failure mail links
+    page.wait_for_selector("#checkout-notice .notice.warn:has-text('couldn')")
+    page.check("#want-invoice")
+    page.click("[data-pack=pro] button")
+    page.wait_for_url("**/_local/checkout/cs_local_*")
+    page.fill("#company", "Acme GmbH")
+    page.fill("#tax_id", "DE123456789")
+    page.click("button.pay")
+    page.wait_for_selector("#checkout-notice .notice.success")
+    link = page.locator("#transactions tbody tr").first.locator("a:has-text('Invoice')")
+    invoice = page.context.new_page()
+    invoice.goto(link.get_attribute("href"))
+    assert "Acme GmbH" in invoice.text_content("main") and "DE123456789" in invoice.text_content("main")
+
+
 def test_the_call_log_filters_opens_a_call_and_downloads_csv_and_the_alert_is_saved(open_page, site, photo):
     page = open_page()
     sign_up(page)
