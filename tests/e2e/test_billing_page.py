@@ -113,6 +113,9 @@ def test_the_call_log_filters_opens_a_call_and_downloads_csv_and_the_alert_is_sa
     page.click("dialog button[value=confirm]")
     page.select_option("#calls-token", "")
     expect(rows).to_have_count(3)
+    rows.last.locator("button:has-text('Details')").click()  # a live dashboard call: its latency and request id too
+    assert page.text_content("#call-request-id") and " ms" in page.text_content("dialog dl")
+    page.click("dialog button[value=confirm]")
 
     with page.expect_download() as download:
         page.click("#calls-export")
