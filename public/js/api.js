@@ -71,8 +71,7 @@ export async function api(path, { method = "GET", body, headers = {}, redirectOn
   return settle(response.status, await response.text(), { redirectOn401 });
 }
 
-// A file download (the body as a Blob), with the same error handling.
-export async function download(path) {
+async function fetchFile(path) {
   let response;
   try {
     response = await fetch(path, { credentials: "same-origin" });
@@ -80,7 +79,24 @@ export async function download(path) {
     throw new ApiError(0);
   }
   if (!response.ok) return settle(response.status, await response.text(), { redirectOn401: true });
-  return response.blob();
+  return response;
+}
+
+// A file download (the body as a Blob), with the same error handling.
+export async function download(path) {
+  return (await fetchFile(path)).blob();
+}
+
+// A download served in pages (each names the next in `Link: <url>; rel="next"`): every page's text, in order.
+export async function downloadPages(path) {
+  const pages = [];
+  for (let url = path; url;) {
+    const response = await fetchFile(url);
+    pages.push(await response.text());
+    const next = /<([^>]+)>;\s*rel="next"/.exec(response.headers.get("Link") || "");
+    url = next ? next[1] : null;
+  }
+  return pages;
 }
 
 // fetch() reports no upload progress, so uploads go through XMLHttpRequest.

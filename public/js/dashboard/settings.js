@@ -1,4 +1,4 @@
-// Settings: profile, email notifications, password, data export, account deletion.
+// Settings: profile, email notifications, credit alerts, password, data export, account deletion.
 
 import { api, download } from "../api.js";
 import { $, saveAs } from "../dom.js";
@@ -29,6 +29,24 @@ function notifications(section, app) {
     } finally {
       box.disabled = false;
     }
+  });
+}
+
+async function creditAlerts(section) {
+  const form = $("#alerts-form", section);
+  const input = form.elements.low_credit_threshold;
+  const status = $("#alerts-status", section);
+  try {
+    input.value = (await api("/api/account/alerts")).low_credit_threshold;
+  } catch (error) {
+    setStatus(status, `Your alert couldn't be loaded: ${error.message}`, false);
+  }
+  bindForm(form, {
+    submit: (body) => api("/api/account/alerts", { method: "PATCH", body }),
+    success: ({ low_credit_threshold }) => {
+      input.value = low_credit_threshold;
+      setStatus(status, `Saved: we mail you below ${low_credit_threshold} credits, and at 0.`);
+    },
   });
 }
 
@@ -63,6 +81,7 @@ export async function mount(section, app) {
   });
 
   notifications(section, app);
+  await creditAlerts(section);
 
   const password = $("#password-form", section);
   $("input[name=username]", password).value = app.user.email;
