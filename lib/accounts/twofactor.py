@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import secrets
+import time
 from datetime import UTC, datetime
 
 import pyotp
@@ -51,9 +52,9 @@ def _totp_step(secret: str, code: str) -> int | None:
     if not CODE_PATTERN.match(code):
         return None
     totp = pyotp.TOTP(secret)
-    now = datetime.now(UTC)
+    now = time.time()
     for offset in (0, -1, 1):
-        if secrets.compare_digest(totp.at(now, offset), code):
+        if secrets.compare_digest(totp.at(now, counter_offset=offset), code):
             return totp.timecode(now) + offset
     return None
 
