@@ -9,6 +9,7 @@ the next attempt is allowed, up to MAX_DELAY.
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime, timedelta
 
 from pymongo.errors import DuplicateKeyError
@@ -41,7 +42,7 @@ def attempt(email: str):
     now = datetime.now(UTC)
     current = ratelimits.find_one({"_id": doc_id}) or {"failures": 0}
     if current.get("next_at") and current["next_at"] > now:
-        raise rate_limited((current["next_at"] - now).total_seconds(), MESSAGE)
+        raise rate_limited(math.ceil((current["next_at"] - now).total_seconds()), MESSAGE)
     failures = current["failures"] + 1
     update = {"failures": failures, "next_at": now + delay_after(failures), "expires_at": now + FORGET_AFTER}
     try:

@@ -6,6 +6,7 @@ import re
 import time
 
 import pyotp
+from playwright.sync_api import expect
 
 from tests.e2e.test_pages import PASSWORD, sign_up
 from tests.fixtures.browser import screenshot
@@ -52,13 +53,13 @@ def test_two_factor_sign_in_and_ending_a_session(open_page):
 
     # The sessions: this browser and the laptop (the one signed out is gone). End the laptop's.
     page.goto("/dashboard/settings")
-    page.wait_for_function("document.querySelectorAll('#session-list li').length === 2")
     rows = page.locator("#session-list li")
+    expect(rows).to_have_count(2)
     assert rows.filter(has_text="This browser").count() == 1
     assert "Chrome on Linux" in rows.first.text_content()
     screenshot(page, "settings-sessions")
     page.click("#session-list li:not(:has-text('This browser')) button")
-    page.wait_for_function("document.querySelectorAll('#session-list li').length === 1")
+    expect(rows).to_have_count(1)
     assert "Signed out" in page.text_content("#sessions-status")
     laptop.reload()
     laptop.wait_for_url("**/login?next=*")  # its cookie no longer signs anyone in

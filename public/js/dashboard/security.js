@@ -10,7 +10,7 @@ function showTwoFactor(section, enabled) {
     ? "On: signing in asks for a code from your authenticator app after your password."
     : "Off. Turn it on so that a stolen password alone can't open your account.";
   $("#two-factor-start", section).hidden = enabled;
-  $("#two-factor-disable-form", section).hidden = !enabled;
+  $("#two-factor-off", section).hidden = !enabled;
   if (enabled) $("#two-factor-enable-form", section).hidden = true;
 }
 
