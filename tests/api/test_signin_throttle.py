@@ -59,3 +59,10 @@ def test_unknown_addresses_are_throttled_alike(anon):
 def test_the_counter_names_no_email(anon, user):
     attempt(anon, user["email"], "not the password", 1)
     assert user["email"] not in str(list(db.collection("ratelimits").find()))
+
+
+def test_deleting_the_account_forgets_its_counter(client, anon, user):
+    attempt(anon, user["email"], "not the password", 1)
+    assert counter(user["email"])["failures"] == 1
+    assert client.delete("/api/account", json={"password": PASSWORD}).status_code == 204
+    assert counter(user["email"]) is None
