@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import secrets
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import jwt
 
@@ -103,3 +103,11 @@ def pending_login_claims(token: str) -> dict | None:
 
 def password_fingerprint_matches(claims: dict, user: dict) -> bool:
     return secrets.compare_digest(str(claims.get("ph")), sha256_hex(user["password_hash"])[:16])
+
+
+def forget_expired() -> dict:
+    """Cron job: drop the records of sessions whose cookie has expired (their IP and browser are kept no longer)."""
+    cutoff = datetime.now(UTC) - timedelta(seconds=MAX_AGE_SECONDS)
+    result = db.collection("users").update_many({"sessions.started_at": {"$lt": cutoff}},
+                                                {"$pull": {"sessions": {"started_at": {"$lt": cutoff}}}})
+    return {"accounts": result.modified_count}

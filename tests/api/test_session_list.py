@@ -7,8 +7,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from bson import ObjectId
 
-from lib import caller, db, sessions
+from lib import caller, config, db, sessions
 from lib.accounts.session_list import describe
+from tests.client import Client
 from tests.fixtures.accounts import PASSWORD, sign_up
 from tests.fixtures.sentisight import image_bytes
 
@@ -236,3 +237,16 @@ def test_a_reset_ends_every_session_and_says_what_was_kept(client, anon, user):
     assert anon.get("/api/account/balance", headers={"Authorization": f"Bearer {token}"}).status_code == 200
     [mail] = list(db.collection("outbox").find({"template": "password_changed"}))
     assert "Every session was signed out." in mail["text"] and "Your API tokens were kept" in mail["text"]
+
+
+def test_the_daily_job_forgets_expired_sessions_and_keeps_live_ones(client, new_client, user, router):
+    laptop = new_client()
+    login(laptop, user["email"])
+    week_ago = datetime.now(UTC) - timedelta(days=7, seconds=5)
+    db.collection("users").update_one({"_id": ObjectId(user["id"])}, {"$set": {"sessions.0.started_at": week_ago}})
+    cron = Client(router, origin=None)
+    r = cron.get("/api/cron/expired-sessions", headers={"Authorization": f"Bearer {config.settings().cron_secret}"})
+    assert r.status_code == 200 and r.json() == {"job": "forget_expired", "accounts": 1}
+    [kept] = stored(user)["sessions"]
+    assert kept["ip"] == "198.51.100.20" and laptop.get("/api/auth/me").status_code == 200
+    assert sessions.forget_expired() == {"accounts": 0}  # twice does nothing twice
