@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 import pyotp
 from bson import ObjectId
 
-from lib import db, passwords, ratelimit, sessions, validation
+from lib import db, mail, passwords, ratelimit, sessions, validation
 from lib.accounts import credentials, public_view
 from lib.digest import sha256_hex
 from lib.errors import ApiError, bad_request, conflict
@@ -119,6 +119,13 @@ def setup(req) -> dict:
     return {"secret": secret, "otpauth_uri": uri, "qr_svg": _qr_svg(uri)}
 
 
+def _tell(user: dict, req, on: bool) -> None:
+    meaning = ("Signing in now asks for a code from your authenticator app, or one of your 10 recovery codes." if on
+               else "Signing in now needs only your password.")
+    mail.send(user["email"], "two_factor_changed", prefs=user.get("notifications"), first_name=user.get("first_name", ""),
+              state="on" if on else "off", ip=req.client_ip or "unknown", what_it_means=meaning)
+
+
 def _recovery_codes() -> list[str]:
     def one() -> str:
         chars = "".join(secrets.choice(RECOVERY_ALPHABET) for _ in range(10))
@@ -150,6 +157,7 @@ def enable(req) -> dict:
     ).modified_count
     if not done:
         raise conflict("two_factor_changed", "Two-factor settings changed in another window. Reload and try again.")
+    _tell(user, req, True)
     return {"enabled": True, "recovery_codes": codes}
 
 
@@ -163,6 +171,7 @@ def disable(req) -> dict:
     _check_password(user, body)
     check_code(user, code)
     db.collection("users").update_one({"_id": user["_id"]}, {"$unset": {"two_factor": "", "two_factor_pending": ""}})
+    _tell(user, req, False)
     return {"enabled": False}
 
 

@@ -21,6 +21,7 @@ TEMPLATES = {
     "welcome": {"first_name": "Ada", "credits_line": "It holds 50 free credits."},
     "password_changed": {"first_name": "Ada", "sessions_line": "Every session was signed out.", "tokens_line": "Your API tokens were kept."},
     "password_reset": {"first_name": "Ada", "reset_url": "http://testserver/reset?token=abc_DEF-123"},
+    "two_factor_changed": {"first_name": "Ada", "state": "on", "ip": "192.0.2.1", "what_it_means": "Codes are needed."},
 }
 
 

@@ -203,6 +203,9 @@ def test_disabling_needs_the_password_and_a_code(client, anon, user):
     assert stored(user).get("two_factor") is None
     r = anon.post("/api/auth/login", json={"email": user["email"], "password": PASSWORD})
     assert r.status_code == 200 and "user" in r.json() and r.cookies
+    mails = [m["subject"] for m in db.collection("outbox").find({"template": "two_factor_changed"}).sort("created_at", 1)]
+    assert mails == ["Two-factor sign-in is now on for your NexusPoint account",
+                     "Two-factor sign-in is now off for your NexusPoint account"]
     assert client.post("/api/account/two-factor/disable", json={"password": PASSWORD, "code": "123456"}).error_code == "two_factor_not_enabled"
 
 
