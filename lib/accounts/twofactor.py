@@ -75,13 +75,15 @@ def use_code(user: dict, code: str) -> bool:
     return False
 
 
-def check_code(user: dict, code: str, spend=use_code) -> None:
-    """`spend(user, code)`, counted per account across IPs: 429 after CODE_ATTEMPTS_ALLOWED wrong codes."""
+def check_code(user: dict, code: str, spend=use_code):
+    """`spend(user, code)` (falsy for a wrong code), counted per account across IPs: 429 after CODE_ATTEMPTS_ALLOWED wrong codes."""
     succeeded = ratelimit.attempt(code_attempt_key(user["_id"]), CODE_ATTEMPTS_ALLOWED, CODE_ATTEMPT_WINDOW,
                                   "Too many wrong codes. Wait a few minutes and try again.")
-    if not spend(user, code):
+    spent = spend(user, code)
+    if not spent:
         raise bad_request("wrong_code", "That code is not right, or was already used. Enter the current code from your app.", field="code")
     succeeded()
+    return spent
 
 
 def _check_password(user: dict, body: dict) -> None:
@@ -145,8 +147,7 @@ def enable(req) -> dict:
     if not pending:
         raise bad_request("two_factor_not_set_up", "Start with 'Set up two-factor sign-in' to get a QR code, then enter its code.")
     _check_password(user, body)
-    check_code(user, code, lambda _, c: _totp_step(pending["secret"], c) is not None)
-    step = _totp_step(pending["secret"], code)
+    step = check_code(user, code, lambda _, c: _totp_step(pending["secret"], c))  # a step number, never 0 since 1970
     codes = _recovery_codes()
     record = {"secret": pending["secret"], "enabled_at": datetime.now(UTC), "last_step": step,
               "recovery": [sha256_hex(c) for c in codes]}
