@@ -49,7 +49,9 @@ def erase(user: dict, session=None) -> ObjectId:
         return anon  # a concurrent request erased it already: nothing is left to do
     c("tokens").delete_many({"user_id": uid}, session=session)
     c("reset_tokens").delete_many({"user_id": uid}, session=session)
-    c("ledger").update_many({"user_id": uid, "kind": "use"}, {"$unset": {"image_url": "", "token_id": "", "failure": ""}}, session=session)
+    c("idempotency_keys").delete_many({"user_id": uid}, session=session)
+    c("ledger").update_many({"user_id": uid, "kind": "use"}, {"$unset": {"image_url": "", "token_id": "", "token_name": "", "failure": ""}},
+                              session=session)
     c("ledger").update_many({"user_id": uid}, {"$set": {"user_id": anon}}, session=session)
     # A Checkout tab left open could still be paid (pending, or failed and retried with another card).
     # `closed` tells the webhook's fulfilment to refuse it: there is no account left to credit.
