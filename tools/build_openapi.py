@@ -16,16 +16,18 @@ from lib.vision import catalog, cutout, options
 OUT = Path(__file__).resolve().parent.parent / "public" / "openapi.json"
 
 ERROR_CODES = sorted({
-    "account_disabled", "balance_would_go_negative", "ceiling_below_pack_price", "invalid_range", "missing_parameter", "range_too_long",
+    "account_disabled", "admin_2fa_required", "balance_would_go_negative", "ceiling_below_pack_price", "invalid_range", "missing_parameter", "range_too_long",
     "unknown_pack", "cannot_change_self", "csrf", "database_unavailable", "email_taken", "field_too_long", "forbidden",
     "idempotency_key_in_use", "idempotency_key_reused", "invalid_idempotency_key",
     "image_too_large", "image_too_many_pixels", "image_unreadable", "insufficient_credits", "internal_error", "invalid_base64",
     "invalid_content_length", "invalid_credentials", "invalid_email", "invalid_field", "invalid_image", "invalid_json", "invalid_multipart",
+    "invalid_login_token",
     "invalid_parameter", "invalid_reset_token", "invalid_signature", "invalid_token", "invalid_url", "method_not_allowed", "missing_field",
     "missing_image", "model_not_allowed", "model_unavailable_offline", "not_found", "password_too_long", "password_too_short", "payload_too_large",
     "rate_limited", "session_invalid", "session_required", "token_credit_limit", "token_expired",
-    "token_limit", "unauthenticated", "unknown_field", "unsupported_image_type", "unsupported_image_shape", "image_url_unreachable",
-    "unsupported_media_type", "upstream_error", "upstream_timeout", "vision_unavailable", "wrong_password",
+    "token_limit", "two_factor_already_enabled", "two_factor_changed", "two_factor_not_enabled", "two_factor_not_set_up",
+    "unauthenticated", "unknown_field", "unsupported_image_type", "unsupported_image_shape", "image_url_unreachable",
+    "unsupported_media_type", "upstream_error", "upstream_timeout", "vision_unavailable", "wrong_code", "wrong_password",
 })
 
 STATUS_TEXT = {
@@ -159,20 +161,42 @@ def paths() -> dict:
     prefs = obj({k: {"type": "boolean"} for k in ("email", "usage_alerts", "security_alerts", "marketing")}, extra=False)
     profile = obj({"first_name": string(80), "last_name": string(80), "company": string(120), "notifications": prefs}, extra=False)
     listing = ref("Page")
+    two_factor = obj({"password": string(200), "code": string(40)}, ("password", "code"), extra=False)
     out = {
         "/api/health": {"get": op("Service health", "Meta", (200, ANY), (503,))},
         "/api/auth/register": {"post": op("Create an account (50 free credits)", "Account", (201, user_out), (400, 403, 409, 415, 429),
                                           body=json_body(register))},
-        "/api/auth/login": {"post": op("Sign in", "Account", (200, user_out), (400, 401, 403, 415, 429), body=json_body(credentials))},
+        "/api/auth/login": {"post": op("Sign in (with two-factor on: answers a login_token for /api/auth/two-factor, no session yet)",
+                                       "Account", (200, ANY), (400, 401, 403, 415, 429), body=json_body(credentials))},
+        "/api/auth/two-factor": {"post": op("Sign in, step two: the login_token and a 6-digit or recovery code", "Account", (200, user_out),
+                                            (400, 403, 415, 429), body=json_body(obj({"login_token": string(1000), "code": string(40)},
+                                                                                     ("login_token", "code"), extra=False)))},
         "/api/auth/logout": {"post": op("Sign out", "Account", (204, None), (403,))},
         "/api/auth/me": {"get": op("The signed-in user", "Account", (200, user_out), (401, 429), security=EITHER)},
         "/api/auth/password": {"post": op("Change the password (ends other sessions)", "Account", (204, None), AUTH, security=SESSION,
-                                          body=json_body(obj({"current_password": string(200), "new_password": string(200)},
+                                          body=json_body(obj({"current_password": string(200), "new_password": string(200),
+                                                              "revoke_tokens": {"type": "boolean"}},
                                                              ("current_password", "new_password"), extra=False)))},
         "/api/auth/forgot": {"post": op("Mail a password reset link", "Account", (202, ANY), (400, 403, 415, 429),
                                         body=json_body(obj({"email": string(254)}, ("email",), extra=False)))},
         "/api/auth/reset": {"post": op("Set a new password with a reset link's token", "Account", (204, None), (400, 403, 415),
-                                       body=json_body(obj({"token": string(200), "new_password": string(200)}, ("token", "new_password"), extra=False)))},
+                                       body=json_body(obj({"token": string(200), "new_password": string(200), "revoke_tokens": {"type": "boolean"}},
+                                                          ("token", "new_password"), extra=False)))},
+        "/api/account/sessions": {
+            "get": op("Your active sessions (browser, OS, IP, started, last seen)", "Account", (200, ANY), (401,), security=SESSION),
+            "delete": op("Sign out everywhere else", "Account", (200, ANY), (401, 403), security=SESSION),
+        },
+        "/api/account/sessions/{id}": {
+            "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}],
+            "delete": op("End one session (this one too: signs out here)", "Account", (204, None), (401, 403, 404), security=SESSION),
+        },
+        "/api/account/two-factor": {"get": op("Whether two-factor sign-in is on", "Account", (200, ANY), (401,), security=SESSION)},
+        "/api/account/two-factor/setup": {"post": op("A new TOTP secret with its QR code (SVG); nothing is on until enabled", "Account",
+                                                     (200, ANY), (401, 403, 409), security=SESSION)},
+        "/api/account/two-factor/enable": {"post": op("Turn two-factor on (password and a code); answers 10 recovery codes once", "Account",
+                                                      (200, ANY), (*AUTH, 409), security=SESSION, body=json_body(two_factor))},
+        "/api/account/two-factor/disable": {"post": op("Turn two-factor off (password and a code or recovery code)", "Account",
+                                                       (200, ANY), AUTH, security=SESSION, body=json_body(two_factor))},
         "/api/account/profile": {
             "get": op("Profile and notification preferences", "Account", (200, user_out), (401,), security=SESSION),
             "patch": op("Update profile or preferences", "Account", (200, user_out), AUTH, security=SESSION, body=json_body(profile)),
@@ -279,7 +303,8 @@ def spec() -> dict:
                 "Error": error,
                 "Anything": {},
                 "Page": obj({"items": {"type": "array"}, "page": {"type": "integer"}, "pages": {"type": "integer"}, "total": {"type": "integer"}}),
-                "User": obj({k: {} for k in ("id", "first_name", "last_name", "email", "company", "role", "credits", "notifications", "created_at")}),
+                "User": obj({k: {} for k in ("id", "first_name", "last_name", "email", "company", "role", "credits", "notifications", "created_at",
+                                              "two_factor_enabled")}),
                 "VisionResult": obj({k: {} for k in ("model", "credits_charged", "credits_remaining", "usage_id", "engine", "image", "results", "sandbox")},
                                     ("model", "credits_charged", "credits_remaining", "results")),
             },

@@ -19,6 +19,7 @@ def public_view(user: dict) -> dict:
         "role": user.get("role", "user"),
         "credits": user.get("credits", 0),
         "notifications": {**DEFAULT_NOTIFICATIONS, **user.get("notifications", {})},
+        "two_factor_enabled": bool(user.get("two_factor")),
         "created_at": user.get("created_at"),
     }
 

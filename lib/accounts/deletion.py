@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from bson import ObjectId
 
 from lib import config, contact, db, passwords, ratelimit, sessions, validation
-from lib.accounts import credentials, login
+from lib.accounts import credentials, login, throttle, twofactor
 from lib.errors import ApiError
 from lib.http import Response, load_user
 
@@ -81,8 +81,9 @@ def _forget_outside(user: dict, req) -> None:
         keys = [(f"login:{user['email']}:{req.client_ip}", login.FAILURE_WINDOW), (f"delete-account:{user['_id']}", ATTEMPT_WINDOW),
                 (contact.mail_counter_key(user["email"]), contact.MAIL_WINDOW),
                 (credentials.reset_mail_key(user["email"]), credentials.RESET_MAIL_WINDOW),
-                (credentials.password_change_key(user["_id"]), credentials.CHANGE_ATTEMPT_WINDOW)]
-        ids = [ratelimit.window_id(key, seconds, now) for key, seconds in keys]
+                (credentials.password_change_key(user["_id"]), credentials.CHANGE_ATTEMPT_WINDOW),
+                (twofactor.code_attempt_key(user["_id"]), twofactor.CODE_ATTEMPT_WINDOW)]
+        ids = [ratelimit.window_id(key, seconds, now) for key, seconds in keys] + [throttle.key(user["email"])]
         db.collection("ratelimits").delete_many({"_id": {"$in": ids}})
         db.collection("request_log").update_many({"user_id": user["_id"]}, {"$unset": {"user_id": ""}})
     except Exception:

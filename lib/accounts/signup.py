@@ -33,7 +33,7 @@ def register(req) -> Response:
         "password_hash": passwords.hash_password(password),
         "role": "admin" if email in settings.admin_emails else "user",
         "notifications": dict(DEFAULT_NOTIFICATIONS),
-        "stripe_customer_id": None, "session_version": 0, "disabled": False,
+        "stripe_customer_id": None, "sessions": [], "disabled": False,
         "created_at": now, "updated_at": now,
     }
 
@@ -54,7 +54,7 @@ def register(req) -> Response:
     credits_line = (f"It holds {user['credits']} free credits to try all eight vision models." if user["credits"]
                     else "The free credits come once per email address; buy a pack to start.")
     mail.send(email, "welcome", prefs=user["notifications"], first_name=first, credits_line=credits_line)
-    return Response.json({"user": public_view(user)}, 201).set_cookie(sessions.cookie_for(user))
+    return Response.json({"user": public_view(user)}, 201).set_cookie(sessions.start(user, req))
 
 
 def bonus_key(email: str) -> str:

@@ -111,7 +111,7 @@ def update(req) -> dict:
             return before
         update = {"$set": {**changes, "updated_at": datetime.now(UTC)}}
         if changes.get("disabled") and not before.get("disabled"):
-            update["$inc"] = {"session_version": 1}  # ends every session of theirs at once
+            update["$set"]["sessions"] = []  # ends every session of theirs at once
         after = db.collection("users").find_one_and_update({"_id": target["_id"]}, update, return_document=ReturnDocument.AFTER, session=session)
         audit.record(admin, "user.update", target["_id"], _access(before), _access(after), session=session)
         return after

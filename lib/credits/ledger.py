@@ -10,7 +10,7 @@ from pymongo import ReturnDocument
 from lib import db
 from lib.errors import ApiError
 
-USER_FIELDS = {"credits": 1, "email": 1, "first_name": 1, "notifications": 1, "session_version": 1, "disabled": 1, "low_credit_threshold": 1}
+USER_FIELDS = {"credits": 1, "email": 1, "first_name": 1, "notifications": 1, "disabled": 1, "low_credit_threshold": 1}
 
 
 class InsufficientCredits(ApiError):

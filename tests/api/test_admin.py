@@ -169,6 +169,7 @@ def test_disabling_ends_sessions_and_tokens_at_once(admin_client, client, user):
     assert entry["before"] == {"role": "user", "disabled": False} and entry["after"] == {"role": "user", "disabled": True}
 
     assert admin_client.patch(f"/api/admin/users/{user['id']}", json={"disabled": False}).status_code == 200
+    assert client.get("/api/auth/me").status_code == 401  # the sessions ended by disabling stay ended
     assert bearer(client, "/api/account/balance").status_code == 200
     assert client.post("/api/auth/login", json={"email": user["email"], "password": PASSWORD}).status_code == 200
     assert db.collection("audit").count_documents({}) == 2

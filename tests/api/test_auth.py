@@ -15,7 +15,7 @@ from lib import db, passwords
 from lib.accounts.__main__ import main as accounts_cli
 from tests.fixtures.accounts import PASSWORD, sign_up
 
-PUBLIC_FIELDS = {"id", "first_name", "last_name", "email", "company", "role", "credits", "notifications", "created_at"}
+PUBLIC_FIELDS = {"id", "first_name", "last_name", "email", "company", "role", "credits", "notifications", "created_at", "two_factor_enabled"}
 NEW_PASSWORD = "a brand new secret"
 INJECTIONS = [{"$ne": None}, {"$gt": ""}, {"$regex": ".*"}, ["x"], [], {}, 12345678, True]
 
@@ -264,7 +264,7 @@ def test_me_shows_the_account_and_never_the_hash(client, user):
     assert set(me) == PUBLIC_FIELDS
     assert me["id"] == user["id"] and me["credits"] == 50 and me["role"] == "user" and me["company"] == ""
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z", me["created_at"])
-    assert "$2b$" not in r.text and "password" not in r.text and "session_version" not in r.text
+    assert "$2b$" not in r.text and "password" not in r.text and "sessions" not in r.text and "secret" not in r.text
 
 
 def test_me_needs_a_session(anon):
@@ -277,14 +277,13 @@ def test_me_needs_a_session(anon):
 def test_password_change_ends_every_other_session_and_keeps_this_one(client, new_client, user):
     other = new_client()
     assert other.post("/api/auth/login", json={"email": user["email"], "password": PASSWORD}).status_code == 200
-    before = client.cookies["np_session"]
     r = client.post("/api/auth/password", json={"current_password": PASSWORD, "new_password": NEW_PASSWORD})
     assert r.status_code == 204
-    assert session_cookie(r) and client.cookies["np_session"] != before
+    assert not r.cookies  # the same cookie goes on working: its session is the one kept
     assert client.get("/api/auth/me").status_code == 200
     stale = other.get("/api/auth/me")
     assert stale.status_code == 401 and stale.error_code == "session_invalid"
-    assert db.collection("users").find_one({"email": user["email"]})["session_version"] == 1
+    assert len(db.collection("users").find_one({"email": user["email"]})["sessions"]) == 1
     fresh = new_client()
     assert fresh.post("/api/auth/login", json={"email": user["email"], "password": PASSWORD}).status_code == 401
     assert fresh.post("/api/auth/login", json={"email": user["email"], "password": NEW_PASSWORD}).status_code == 200
@@ -301,7 +300,7 @@ def test_password_change_needs_the_current_password(client, user):
     r = client.post("/api/auth/password", json={"current_password": "not the password", "new_password": NEW_PASSWORD})
     assert r.status_code == 400 and r.error_code == "wrong_password" and r.json()["error"]["field"] == "current_password"
     stored = db.collection("users").find_one({"email": user["email"]})
-    assert stored["session_version"] == 0 and passwords.verify(PASSWORD, stored["password_hash"])
+    assert len(stored["sessions"]) == 1 and passwords.verify(PASSWORD, stored["password_hash"])
     assert not outbox(template="password_changed")
 
 
@@ -321,7 +320,7 @@ def test_ten_wrong_current_passwords_block_the_eleventh_even_if_right(client, us
     assert blocked.status_code == 429 and blocked.error_code == "rate_limited"
     assert 0 < int(blocked.headers["retry-after"]) <= 15 * 60
     stored = db.collection("users").find_one({"email": user["email"]})
-    assert stored["session_version"] == 0 and passwords.verify(PASSWORD, stored["password_hash"])
+    assert len(stored["sessions"]) == 1 and passwords.verify(PASSWORD, stored["password_hash"])
 
 
 def test_right_current_passwords_are_not_counted(client, user):

@@ -437,10 +437,13 @@ def test_unauthenticated_route_refuses_a_foreign_origin(database):
 
 @pytest.fixture
 def signed_in(database):
-    """A user document and a session cookie for it."""
-    user = {"_id": ObjectId(), "email": "csrf@example.com", "name": "Ada", "session_version": 0, "credits": 0}
+    """A user document with one recorded session, and its cookie."""
+    sid = "s" * 43
+    now = datetime.now(UTC)
+    record = {"hash": sessions.fingerprint(sid), "id": "0123456789abcdef", "started_at": now, "last_seen_at": now}
+    user = {"_id": ObjectId(), "email": "csrf@example.com", "name": "Ada", "sessions": [record], "credits": 0}
     database.users.insert_one(user)
-    return {"Cookie": f"{sessions.COOKIE_NAME}={sessions.issue(user)}"}
+    return {"Cookie": f"{sessions.COOKIE_NAME}={sessions.issue(user['_id'], sid)}"}
 
 
 def test_session_route_refuses_a_cookie_write_from_elsewhere(signed_in):

@@ -19,8 +19,9 @@ ALL_OFF = {"email": False, "usage_alerts": False, "security_alerts": False, "mar
 ALL_ON = {"email": True, "usage_alerts": True, "security_alerts": True, "marketing": True}
 TEMPLATES = {
     "welcome": {"first_name": "Ada", "credits_line": "It holds 50 free credits."},
-    "password_changed": {"first_name": "Ada"},
+    "password_changed": {"first_name": "Ada", "sessions_line": "Every session was signed out.", "tokens_line": "Your API tokens were kept."},
     "password_reset": {"first_name": "Ada", "reset_url": "http://testserver/reset?token=abc_DEF-123"},
+    "two_factor_changed": {"first_name": "Ada", "state": "on", "ip": "192.0.2.1", "what_it_means": "Codes are needed."},
 }
 
 

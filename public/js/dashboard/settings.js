@@ -1,9 +1,10 @@
-// Settings: profile, email notifications, credit alerts, password, data export, account deletion.
+// Settings: profile, email notifications, credit alerts, password, two-factor, sessions, data export, account deletion.
 
 import { api, download } from "../api.js";
 import { $, saveAs } from "../dom.js";
 import { bindForm, setBusy, setStatus } from "../forms.js";
 import { confirmAction } from "../dialog.js";
+import { activeSessions, twoFactor } from "./security.js";
 
 function fillProfile(form, user) {
   form.elements.first_name.value = user.first_name;
@@ -82,15 +83,22 @@ export async function mount(section, app) {
 
   notifications(section, app);
   await creditAlerts(section);
+  twoFactor(section, app);
+  const sessions = activeSessions(section);
 
   const password = $("#password-form", section);
   $("input[name=username]", password).value = app.user.email;
   bindForm(password, {
-    submit: ({ current_password, new_password }) => api("/api/auth/password", { method: "POST", body: { current_password, new_password } }),
-    success: () => {
+    submit: async ({ current_password, new_password, revoke_tokens }) => {
+      await api("/api/auth/password", { method: "POST", body: { current_password, new_password, revoke_tokens } });
+      return revoke_tokens;
+    },
+    success: (revoked) => {
       password.reset();
       $("input[name=username]", password).value = app.user.email;
-      setStatus($("#password-status", section), "Password changed. Other devices have been signed out.");
+      const tokens = revoked ? "Your API tokens were revoked." : "Your API tokens still work.";
+      setStatus($("#password-status", section), `Password changed. Other devices have been signed out. ${tokens}`);
+      sessions.show();
     },
   });
 
@@ -112,4 +120,5 @@ export async function mount(section, app) {
       if (deleted) location.assign("/?account=deleted");
     },
   });
+  return sessions;  // refreshes the session list each time Settings is shown again
 }
