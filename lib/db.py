@@ -53,6 +53,9 @@ INDEXES = {
     "audit": [([("created_at", DESCENDING)], {}), ([("target_user_id", ASCENDING)], {}), ([("admin_id", ASCENDING)], {})],
     "ratelimits": [([("expires_at", ASCENDING)], {"expireAfterSeconds": 0})],
     "reset_tokens": [([("hash", ASCENDING)], {"unique": True}), ([("expires_at", ASCENDING)], {"expireAfterSeconds": 0})],
+    "email_links": [([("hash", ASCENDING)], {"unique": True}), ([("user_id", ASCENDING)], {}),
+                    ([("expires_at", ASCENDING)], {"expireAfterSeconds": 0})],
+    "policy_updates": [([("published_at", DESCENDING)], {})],
 }
 
 
@@ -132,7 +135,13 @@ def ping() -> bool:
 if __name__ == "__main__":
     import sys
 
-    if sys.argv[1:] != ["ensure-indexes"]:
-        sys.exit("usage: python -m lib.db ensure-indexes")
-    ensure_indexes()
-    print("indexes ok")
+    if sys.argv[1:] == ["ensure-indexes"]:
+        ensure_indexes()
+        print("indexes ok")
+    elif sys.argv[1:] == ["migrate"]:
+        from lib import migrations  # above lib/db: it may use any module
+
+        for name, changed in migrations.run_all():
+            print(f"{name}: {changed} document(s) changed")
+    else:
+        sys.exit("usage: python -m lib.db ensure-indexes | migrate")

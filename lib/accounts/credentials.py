@@ -10,6 +10,7 @@ from pymongo import ReturnDocument
 
 from lib import config, db, mail, passwords, ratelimit, sessions, validation
 from lib.accounts import find_by_email
+from lib.accounts.verification import greeting_name
 from lib.digest import sha256_hex
 from lib.errors import ApiError, bad_request
 from lib.http import Response, load_user
@@ -47,7 +48,7 @@ def change_password(req) -> Response:
     succeeded()
     new = passwords.validate(body.get("new_password"), "new_password")
     user = _set_password(user["_id"], new)
-    mail.send(user["email"], "password_changed", prefs=user.get("notifications"), first_name=user["first_name"])
+    mail.send(user["email"], "password_changed", prefs=user.get("notifications"), first_name=greeting_name(user))
     return Response.empty().set_cookie(sessions.cookie_for(user))
 
 
@@ -76,7 +77,7 @@ def forgot(req) -> Response:
         })
         # In the fragment, which browsers never send: the token stays out of access logs and Referers.
         url = f"{config.settings().site_url}/reset#token={quote(token)}"
-        mail.send(email, "password_reset", first_name=user["first_name"], reset_url=url)
+        mail.send(email, "password_reset", first_name=greeting_name(user), reset_url=url)
     # The same answer whether or not the account exists: no enumeration.
     return Response.json({"message": "If an account exists for this email, a reset link is on its way."}, 202)
 
@@ -92,5 +93,5 @@ def reset(req) -> Response:
     user = _set_password(row["user_id"], new)
     if user is None:
         raise bad_request("invalid_reset_token", "This reset link is invalid or has expired. Ask for a new one.", field="token")
-    mail.send(user["email"], "password_changed", prefs=user.get("notifications"), first_name=user["first_name"])
+    mail.send(user["email"], "password_changed", prefs=user.get("notifications"), first_name=greeting_name(user))
     return Response.empty()
