@@ -29,6 +29,7 @@ INDEXES = {
     "users": [
         ([("email", ASCENDING)], {"unique": True}), ([("created_at", ASCENDING)], {}),
         ([("auto_topup.active", ASCENDING)], {"sparse": True}),  # the auto top-up cron job's query (lib/billing/topups)
+        ([("object_to_analytics", ASCENDING)], {"sparse": True}),  # admin stats leave these people's usage out
     ],
     "tokens": [([("hash", ASCENDING)], {"unique": True}), ([("user_id", ASCENDING), ("created_at", ASCENDING)], {}),
                ([("warn_at", ASCENDING)], {})],  # the expiry-warning job's scan

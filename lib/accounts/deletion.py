@@ -70,7 +70,7 @@ def erase(user: dict, session=None) -> ObjectId:
     return anon
 
 
-def _forget_outside(user: dict, req) -> None:
+def forget_outside(user: dict, req) -> None:
     """The parts that cannot share the transaction: each failure is logged, never raised."""
     try:
         # Counters keyed (hashed) by this email or account. The sign-in counter also holds an IP:
@@ -103,6 +103,6 @@ def delete_account(req) -> Response:
     _check_password(req, user)
     db.transaction(lambda s: erase(user, session=s))
     log.info("account %s deleted", user["_id"])
-    _forget_outside(user, req)
+    forget_outside(user, req)
     req.caller = None  # this request's own log row must not name the account it just erased
     return Response.empty().set_cookie(sessions.clearing_cookie())
