@@ -1,5 +1,6 @@
-"""What a person does from `make dev`, over real HTTP: register, see the 50 credits, sign out,
-sign back in, change the password, and reset it from the link the dev server prints."""
+"""What a person does from `make dev`, over real HTTP: register, verify the address from the mailed
+link and see the 50 credits, sign out, sign back in, change the password, and reset it from the
+link the dev server prints."""
 
 from __future__ import annotations
 
@@ -69,17 +70,39 @@ def reset_link_from_console(server, email: str, timeout: float = 10.0) -> str:
     raise AssertionError(f"no reset link for {email} on the console:\n{server.log()[-3000:]}")
 
 
+def verify_link_from_outbox(server, email: str) -> str:
+    """The verification link the local mail backend wrote to the outbox for this email."""
+    mail = server.database["outbox"].find_one({"to": email, "template": "verify_email"}, sort=[("created_at", -1)])
+    assert mail, f"no verification mail for {email}"
+    return re.search(r"\S+/verify#token=\S+", mail["text"]).group(0)
+
+
 def test_register_sign_out_sign_in_change_and_reset_the_password(dev_server, dev_server_process):
     email = f"e2e-{uuid.uuid4().hex[:8]}@example.com"
     first, second, third = "first password 1", "second password 2", "third password 3"
     person = Browser(dev_server)
 
-    # Register: signed in at once, 50 free credits.
-    status, body = person.post("/api/auth/register", {"first_name": "Grace", "last_name": "Hopper", "email": email, "password": first})
+    # Register: signed in at once, but no credits and no model runs until the address is verified.
+    status, body = person.post("/api/auth/register", {"first_name": "Grace", "last_name": "Hopper", "email": email, "password": first,
+                                                      "age_confirmed": True})
     assert status == 201, body
     assert "np_session" in person.cookies
     status, body = person.get("/api/auth/me")
-    assert status == 200 and body["user"]["email"] == email and body["user"]["credits"] == 50
+    assert status == 200 and body["user"]["email"] == email and body["user"]["credits"] == 0 and body["user"]["email_verified"] is False
+    status, body = person.post("/api/tokens", {"name": "too early"})
+    assert status == 403 and body["error"]["code"] == "email_unverified"
+
+    # Verify from the mailed link (the token in the fragment, posted by the /verify page): 50 free credits.
+    link = verify_link_from_outbox(dev_server_process, email)
+    assert link.startswith(dev_server + "/verify#token=") and not urlsplit(link).query
+    page_status, page = Browser(dev_server).get(urlsplit(link).path)
+    assert page_status == 200 and b"/js/verify.js" in page
+    token = parse_qs(urlsplit(link).fragment)["token"][0]
+    status, body = Browser(dev_server).post("/api/auth/verify", {"token": token})  # the link works in any browser
+    assert status == 200 and body["user"]["credits"] == 50 and body["user"]["email_verified"] is True
+    assert Browser(dev_server).post("/api/auth/verify", {"token": token})[0] == 400  # once only
+    status, body = person.get("/api/auth/me")
+    assert status == 200 and body["user"]["credits"] == 50
     assert "[mail] to " + email + ": Welcome to NexusPoint, Grace" in dev_server_process.log()
 
     # Sign out, and the session is gone.
@@ -124,7 +147,7 @@ def test_register_sign_out_sign_in_change_and_reset_the_password(dev_server, dev
 
     # The mails a person would have received, in the server's outbox.
     templates = [m["template"] for m in dev_server_process.database["outbox"].find({"to": email}).sort("created_at", 1)]
-    assert templates == ["welcome", "password_changed", "password_reset", "password_changed"]
+    assert templates == ["verify_email", "welcome", "password_changed", "password_reset", "password_changed"]
 
 
 # --- in the browser: where signing in leads ---------------------------------------------------------
@@ -137,6 +160,7 @@ def test_sign_in_only_ever_leads_back_into_the_site(open_page):
     page.fill("#last_name", "Lovelace")
     page.fill("#email", email)
     page.fill("#password", "correct horse battery")
+    page.check("#age_confirmed")
     page.click("#signup-form button[type=submit]")
     page.wait_for_url("**/dashboard")
     page.click("#sign-out")

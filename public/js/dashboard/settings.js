@@ -1,9 +1,10 @@
-// Settings: profile, email notifications, password, data export, account deletion.
+// Settings: profile, email notifications, email address and analytics, password, data export, account deletion.
 
 import { api, download } from "../api.js";
 import { $, saveAs } from "../dom.js";
 import { bindForm, setBusy, setStatus } from "../forms.js";
 import { confirmAction } from "../dialog.js";
+import { mountPrivacySettings } from "./privacy-settings.js";
 
 function fillProfile(form, user) {
   form.elements.first_name.value = user.first_name;
@@ -63,6 +64,7 @@ export async function mount(section, app) {
   });
 
   notifications(section, app);
+  mountPrivacySettings(section, app);
 
   const password = $("#password-form", section);
   $("input[name=username]", password).value = app.user.email;
