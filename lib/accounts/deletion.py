@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from bson import ObjectId
 
 from lib import config, contact, db, passwords, ratelimit, sessions, validation
-from lib.accounts import credentials, login
+from lib.accounts import credentials, email_change, login, verification
 from lib.errors import ApiError
 from lib.http import Response, load_user
 
@@ -49,6 +49,7 @@ def erase(user: dict, session=None) -> ObjectId:
         return anon  # a concurrent request erased it already: nothing is left to do
     c("tokens").delete_many({"user_id": uid}, session=session)
     c("reset_tokens").delete_many({"user_id": uid}, session=session)
+    c("email_links").delete_many({"user_id": uid}, session=session)
     c("ledger").update_many({"user_id": uid, "kind": "use"}, {"$unset": {"image_url": "", "token_id": "", "failure": ""}}, session=session)
     c("ledger").update_many({"user_id": uid}, {"$set": {"user_id": anon}}, session=session)
     # A Checkout tab left open could still be paid (pending, or failed and retried with another card).
@@ -79,7 +80,10 @@ def forget_outside(user: dict, req) -> None:
         keys = [(f"login:{user['email']}:{req.client_ip}", login.FAILURE_WINDOW), (f"delete-account:{user['_id']}", ATTEMPT_WINDOW),
                 (contact.mail_counter_key(user["email"]), contact.MAIL_WINDOW),
                 (credentials.reset_mail_key(user["email"]), credentials.RESET_MAIL_WINDOW),
-                (credentials.password_change_key(user["_id"]), credentials.CHANGE_ATTEMPT_WINDOW)]
+                (credentials.password_change_key(user["_id"]), credentials.CHANGE_ATTEMPT_WINDOW),
+                (email_change.attempt_key(user["_id"]), email_change.ATTEMPT_WINDOW),
+                (email_change.mail_key(user["_id"]), email_change.MAIL_WINDOW),
+                (verification.resend_key(user["_id"]), verification.RESEND_WINDOW)]
         ids = [ratelimit.window_id(key, seconds, now) for key, seconds in keys]
         db.collection("ratelimits").delete_many({"_id": {"$in": ids}})
         db.collection("request_log").update_many({"user_id": user["_id"]}, {"$unset": {"user_id": ""}})

@@ -16,6 +16,7 @@ from lib.http import Response, load_user
 ATTEMPTS_ALLOWED = 10  # wrong passwords per 15 minutes, as for a password change
 ATTEMPT_WINDOW = 15 * 60
 MAILS_PER_HOUR = 5
+MAIL_WINDOW = 3600
 
 
 def request_change(req) -> Response:
@@ -32,7 +33,7 @@ def request_change(req) -> Response:
         raise bad_request("same_email", "That is already your email address.", field="new_email")
     if find_by_email(new_email):
         raise conflict("email_taken", "Another account uses this email address.", field="new_email")
-    ratelimit.enforce(f"email-change-mail:{user['_id']}", MAILS_PER_HOUR, 3600,
+    ratelimit.enforce(mail_key(user["_id"]), MAILS_PER_HOUR, MAIL_WINDOW,
                       "Too many confirmation mails. Wait an hour and try again.")
     # No name or other typed text: the new address is not proven yet and may be a stranger's.
     mail.send(new_email, "email_change_confirm", verify_url=issue_link(user, "email_change", new_email))
@@ -41,3 +42,7 @@ def request_change(req) -> Response:
 
 def attempt_key(user_id) -> str:
     return f"email-change:{user_id}"
+
+
+def mail_key(user_id) -> str:
+    return f"email-change-mail:{user_id}"

@@ -58,10 +58,14 @@ def resend(req) -> Response:
     user = load_user(req)
     if is_verified(user):
         raise conflict("already_verified", "Your email address is already verified.")
-    ratelimit.enforce(f"verify-resend:{user['_id']}", RESENDS_ALLOWED, RESEND_WINDOW,
+    ratelimit.enforce(resend_key(user["_id"]), RESENDS_ALLOWED, RESEND_WINDOW,
                       "Too many verification mails. Wait an hour, or check your spam folder.")
     send_signup_link(user)
     return Response.json({"message": f"A new link is on its way to {user['email']}."}, 202)
+
+
+def resend_key(user_id) -> str:
+    return f"verify-resend:{user_id}"
 
 
 def verify(req) -> dict:
