@@ -115,6 +115,19 @@ def test_an_address_taken_before_the_link_is_followed_changes_nothing(client, us
     assert stored(user)["email"] == user["email"] and db.collection("email_links").count_documents({"purpose": "email_change"}) == 1
 
 
+def test_an_unverified_account_moves_to_a_new_address_and_the_old_sign_up_link_dies(client):
+    sign_up(client, email="typo@exmaple.com", verify=False)
+    old_link = link_token("typo@exmaple.com")
+    client.post("/api/account/email", json={"password": PASSWORD, "new_email": "right@example.com"})
+    assert not outbox(to="typo@exmaple.com", template="email_change_confirm")
+    body = follow_link(client, "right@example.com", "email_change_confirm")
+    assert body["user"]["email"] == "right@example.com" and body["user"]["email_verified"] is True and body["user"]["credits"] == 50
+    assert not outbox(to="typo@exmaple.com", template="email_changed")  # the unproven old address may be a stranger's
+    r = client.post("/api/auth/verify", json={"token": old_link})
+    assert r.status_code == 400 and r.error_code == "invalid_link"
+    assert client.get("/api/auth/me").json()["user"]["email"] == "right@example.com" and credits.reconcile() == []
+
+
 def test_email_change_wrong_passwords_are_rate_limited(client, user):
     for _ in range(10):
         client.post("/api/account/email", json={"password": "wrong password!", "new_email": "m@example.com"})

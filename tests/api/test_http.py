@@ -402,6 +402,8 @@ def fake_request(method="POST", **headers):
     {"origin": "https://nexuspoint.example", "host": "internal:8080", "x_forwarded_host": "nexuspoint.example", "x_forwarded_proto": "http"},
     {"origin": "ftp://testserver"},
     {"origin": "http://testserver:99999"},
+    {"origin": "https://testserver:80"},  # SITE_URL's host and port, another scheme
+    {"origin": "https://127.0.0.1:3000", "host": "127.0.0.1:3000"},  # the host's port, but https where the site is http
 ])
 def test_csrf_refuses_cookie_writes_not_from_our_site(headers):
     with pytest.raises(ApiError) as caught:
