@@ -12,6 +12,8 @@ import uuid
 from http.cookies import SimpleCookie
 from urllib.parse import parse_qs, urlsplit
 
+from tests.fixtures.browser import mailed_link
+
 
 class Browser:
     """Just enough of a browser: one cookie jar, and our own Origin on writes, as the pages send it."""
@@ -186,3 +188,53 @@ def test_sign_in_only_ever_leads_back_into_the_site(open_page):
         return Object.fromEntries(Object.keys(cases).map((next) => [next, nextPath(next)]));
     }""", cases)
     assert got == cases
+
+
+# --- in the browser: verifying the address, and moving to another one ---------------------------------
+
+def test_verify_from_a_resent_link_then_change_the_email_in_settings(open_page):
+    email, new_email = f"verify-{uuid.uuid4().hex[:8]}@example.com", f"moved-{uuid.uuid4().hex[:8]}@example.com"
+    page = open_page("/signup")
+    page.fill("#first_name", "Ada")
+    page.fill("#last_name", "Lovelace")
+    page.fill("#email", email)
+    page.fill("#password", "correct horse battery")
+    page.click("#signup-form button[type=submit]")
+    assert page.text_content("#age_confirmed-error") == "Tick this box to continue."
+    page.check("#age_confirmed")
+    page.click("#signup-form button[type=submit]")
+    page.wait_for_url("**/dashboard")
+    page.wait_for_selector("#verify-banner")
+    assert page.text_content("#balance-value") == "0"
+    first_link = mailed_link(page, email)
+    page.click("#resend-verification")
+    page.wait_for_selector(f"#verify-banner :text('A new link is on its way to {email}')")
+    assert mailed_link(page, email) != first_link
+
+    page.goto(first_link)  # replaced by the resent one
+    page.wait_for_selector("#verify-failed:visible")
+    page.goto("/")  # as from the mail: a fresh load (from /verify itself, only the fragment would change)
+    page.goto(mailed_link(page, email))
+    page.wait_for_selector("#verify-done:visible")
+    assert page.url.endswith("/verify") and "token" not in page.url  # the page took the token out of the address bar
+    assert "50 credits" in page.text_content("#verify-done")
+    page.click("#verify-done a")
+    page.wait_for_selector(".model-option")
+    assert page.text_content("#balance-value") == "50" and page.locator("#verify-banner").count() == 0
+
+    page.goto("/dashboard/settings")
+    page.fill("#new_email", new_email)
+    page.fill("#email-password", "correct horse battery")
+    page.click("#email-form button[type=submit]")
+    page.wait_for_selector(f"#email-status:has-text('{new_email}')")
+    page.goto("/")
+    page.goto(mailed_link(page, new_email, "email_change_confirm"))
+    page.wait_for_selector(f"#verify-done:has-text('now uses {new_email}')")
+    login = open_page("/login")
+    login.fill("#email", new_email)
+    login.fill("#password", "correct horse battery")
+    login.click("#login-form button[type=submit]")
+    login.wait_for_url("**/dashboard")
+    login.goto("/dashboard/settings")
+    login.wait_for_selector("section[data-section=settings][data-ready]")
+    assert login.input_value("#profile-email") == new_email
