@@ -9,7 +9,7 @@ source, status and time; the image URL, token id and failure text go.
 Contact messages sent while signed in are kept for support (§1.6) with name, email and
 user_id removed; signed-out ones carry an unverified email, so they are not the account's.
 Payments not yet paid are closed, so a Checkout left open can't pay into an erased account.
-The `signup_bonuses` record (a SHA-256 of the email, lib/accounts/signup.py) stays: the free
+The `signup_bonuses` record (a SHA-256 of the canonical email, lib/accounts/normalize.py) stays: the free
 credits are granted once per address, however often it is deleted and registered again.
 All of it happens in one transaction; Stripe and the request log follow, best effort.
 """
