@@ -29,6 +29,7 @@ INDEXES = {
     "users": [
         ([("email", ASCENDING)], {"unique": True}), ([("created_at", ASCENDING)], {}),
         ([("auto_topup.active", ASCENDING)], {"sparse": True}),  # the auto top-up cron job's query (lib/billing/topups)
+        ([("pending.at", ASCENDING)], {"sparse": True}),  # lib.credits.settle: calls in flight too long
         ([("object_to_analytics", ASCENDING)], {"sparse": True}),  # admin stats leave these people's usage out
     ],
     "tokens": [([("hash", ASCENDING)], {"unique": True}), ([("user_id", ASCENDING), ("created_at", ASCENDING)], {}),
@@ -53,6 +54,7 @@ INDEXES = {
     "outbox": [([("created_at", DESCENDING)], {})],
     "audit": [([("created_at", DESCENDING)], {}), ([("target_user_id", ASCENDING)], {}), ([("admin_id", ASCENDING)], {})],
     "ratelimits": [([("expires_at", ASCENDING)], {"expireAfterSeconds": 0})],
+    "idempotency_keys": [([("created_at", ASCENDING)], {"expireAfterSeconds": 24 * 3600})],  # lib/idempotency.KEPT
     "reset_tokens": [([("hash", ASCENDING)], {"unique": True}), ([("expires_at", ASCENDING)], {"expireAfterSeconds": 0})],
     "email_links": [([("hash", ASCENDING)], {"unique": True}), ([("user_id", ASCENDING)], {}),
                     ([("expires_at", ASCENDING)], {"expireAfterSeconds": 0})],

@@ -11,7 +11,7 @@ import json
 import sys
 from pathlib import Path
 
-from lib.vision import catalog
+from lib.vision import catalog, cutout, options
 
 OUT = Path(__file__).resolve().parent.parent / "public" / "openapi.json"
 
@@ -19,6 +19,7 @@ ERROR_CODES = sorted({
     "account_disabled", "age_not_confirmed", "already_verified", "email_unverified", "invalid_link", "same_email",
     "balance_would_go_negative", "ceiling_below_pack_price", "invalid_range", "missing_parameter", "range_too_long",
     "unknown_pack", "cannot_change_self", "csrf", "database_unavailable", "email_taken", "field_too_long", "forbidden",
+    "idempotency_key_in_use", "idempotency_key_reused", "invalid_idempotency_key",
     "image_too_large", "image_too_many_pixels", "image_unreadable", "insufficient_credits", "internal_error", "invalid_base64",
     "invalid_content_length", "invalid_credentials", "invalid_email", "invalid_field", "invalid_image", "invalid_json", "invalid_multipart",
     "invalid_parameter", "invalid_reset_token", "invalid_signature", "invalid_token", "invalid_url", "method_not_allowed", "missing_field",
@@ -30,8 +31,10 @@ ERROR_CODES = sorted({
 
 STATUS_TEXT = {
     400: "Invalid input", 401: "Not signed in, or the token is invalid", 402: "Not enough credits", 403: "Forbidden (role or CSRF origin check)",
-    404: "Unknown, or not yours", 405: "Method not allowed", 409: "Conflict", 413: "Body or image too large", 415: "Unsupported media type",
-    422: "Unprocessable image", 429: "Rate limited (see Retry-After)", 501: "Model not available on the local backend",
+    404: "Unknown, or not yours", 405: "Method not allowed", 409: "Conflict (for a vision call: its Idempotency-Key is still running; see Retry-After)",
+    413: "Body or image too large", 415: "Unsupported media type",
+    422: "Unprocessable image, or an Idempotency-Key reused for another request", 429: "Rate limited (see Retry-After)",
+    501: "Model not available on the local backend",
     502: "The vision provider failed (credits refunded)", 503: "Service or backend unavailable", 504: "The vision provider timed out (credits refunded)",
 }
 
@@ -98,6 +101,15 @@ TOKEN_SETTINGS = (
 )
 
 
+IDEMPOTENCY = (
+    "Send an `Idempotency-Key` (kept 24 hours, per account) to retry safely: a repeat of a call that succeeded runs the model "
+    "again for free and answers `Idempotent-Replayed: true`, `X-Credits-Charged: 0` and the original `usage_id`, from any token "
+    "or session of the account; a repeat while the first call runs is 409 `idempotency_key_in_use` (Retry-After); the same key "
+    "for another model, image, option or query is 422 `idempotency_key_reused`; after a failed (refunded) call it starts a new attempt. "
+    "A token with a credit cap answers 402 `token_credit_limit` (`limit`, `used`, `period`, `resets_at`) when the call would pass it."
+)
+
+
 def token_settings() -> dict:
     return {
         "models": {"type": "array", "items": {"type": "string", "enum": list(catalog.MODELS)}, "uniqueItems": True, "maxItems": len(catalog.MODELS)},
@@ -108,16 +120,30 @@ def token_settings() -> dict:
     }
 
 
+VISION_OPTIONS = (
+    " Options (`option_specs` in `GET /api/vision/models`) go in the query string, as multipart fields or as JSON members; "
+    "a value out of range, or an option the model doesn't take, is 400 `invalid_parameter` naming the `field`, free. "
+    "`min_confidence` and `max_results` are applied to the results the same way on either backend."
+)
+CUTOUT = (f" An image whose cut-out might not fit the 4.5 MB response (over {cutout.PIXEL_BUDGET['json'] / 1e6:.2f} megapixels as JSON, "
+          f"{cutout.PIXEL_BUDGET['png'] / 1e6:.2f} as PNG) is scaled down before the call, and `image` gives the cut-out's size.")
+
+
 def vision_path(model) -> dict:
-    url_body = obj({"url": string(2048, format="uri"), "base64": {"type": "string"}, "lang": string(10)}, extra=False)
+    specs = options.described(model)
+    url_body = obj({"url": string(2048, format="uri"), "base64": {"type": "string"}, **specs}, extra=False)
+    form = obj({"image": {"type": "string", "format": "binary"}, **specs}, ("image",))
+    desc = f"{model.description} Costs {model.cost} credit{'s' if model.cost != 1 else ''} per call; failed calls are refunded."
+    desc += (VISION_OPTIONS if specs else "") + (CUTOUT if model.output == "image" else "")
     return {"post": op(
-        f"Run {model.name}", "Vision", (200, ref("VisionResult")), (400, 401, 402, 403, 413, 415, 422, 429, 501, 502, 503, 504),
-        security=EITHER,
-        desc=f"{model.description} Costs {model.cost} credit{'s' if model.cost != 1 else ''} per call; failed calls are refunded.",
+        f"Run {model.name}", "Vision", (200, ref("VisionResult")), (400, 401, 402, 403, 409, 413, 415, 422, 429, 501, 502, 503, 504),
+        security=EITHER, desc=f"{desc} {IDEMPOTENCY}",
         params=[query("format", {"type": "string", "enum": ["json", "png"]}), query("raw", {"type": "string", "enum": ["0", "1"]}),
-                query("lang", string(10))],
+                *(query(name, spec) for name, spec in specs.items()),
+                {"name": "Idempotency-Key", "in": "header", "schema": string(255, minLength=1, pattern="^[ -~]+$"),
+                 "description": "Any 1-255 printable ASCII characters, new for each logical call and reused on its retries."}],
         body={"required": True, "content": {
-            "multipart/form-data": {"schema": obj({"image": {"type": "string", "format": "binary"}}, ("image",))},
+            "multipart/form-data": {"schema": form},
             "image/jpeg": {"schema": {"type": "string", "format": "binary"}},
             "image/png": {"schema": {"type": "string", "format": "binary"}},
             "application/octet-stream": {"schema": {"type": "string", "format": "binary"}},

@@ -50,7 +50,9 @@ def erase(user: dict, session=None) -> ObjectId:
     c("tokens").delete_many({"user_id": uid}, session=session)
     c("reset_tokens").delete_many({"user_id": uid}, session=session)
     c("email_links").delete_many({"user_id": uid}, session=session)
-    c("ledger").update_many({"user_id": uid, "kind": "use"}, {"$unset": {"image_url": "", "token_id": "", "failure": ""}}, session=session)
+    c("idempotency_keys").delete_many({"user_id": uid}, session=session)
+    c("ledger").update_many({"user_id": uid, "kind": "use"}, {"$unset": {"image_url": "", "token_id": "", "token_name": "", "failure": ""}},
+                              session=session)
     c("ledger").update_many({"user_id": uid}, {"$set": {"user_id": anon}}, session=session)
     # A Checkout tab left open could still be paid (pending, or failed and retried with another card).
     # `closed` tells the webhook's fulfilment to refuse it: there is no account left to credit.

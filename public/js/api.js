@@ -56,8 +56,8 @@ function settle(status, text, { redirectOn401 }) {
   throw new ApiError(status, body);
 }
 
-export async function api(path, { method = "GET", body, redirectOn401 = true } = {}) {
-  const init = { method, headers: { Accept: "application/json" }, credentials: "same-origin" };
+export async function api(path, { method = "GET", body, headers = {}, redirectOn401 = true } = {}) {
+  const init = { method, headers: { Accept: "application/json", ...headers }, credentials: "same-origin" };
   if (body !== undefined) {
     init.body = JSON.stringify(body);
     init.headers["Content-Type"] = "application/json";
@@ -84,11 +84,12 @@ export async function download(path) {
 }
 
 // fetch() reports no upload progress, so uploads go through XMLHttpRequest.
-export function upload(path, formData, { onProgress, onUploaded } = {}) {
+export function upload(path, formData, { headers = {}, onProgress, onUploaded } = {}) {
   return new Promise((resolve, reject) => {
     const xhr = new XMLHttpRequest();
     xhr.open("POST", path);
     xhr.setRequestHeader("Accept", "application/json");
+    for (const [name, value] of Object.entries(headers)) xhr.setRequestHeader(name, value);
     xhr.upload.onprogress = (event) => {
       if (event.lengthComputable && onProgress) onProgress(event.loaded / event.total);
     };

@@ -5,9 +5,10 @@ import threading
 
 import pytest
 
-from lib import credits, db
+from lib import db
 from lib.billing import topups
 from tests.fixtures.accounts import PASSWORD
+from tests.fixtures.ledger import record_call
 
 SETTINGS = {"pack_id": "starter", "threshold": 40, "ceiling_cents": 2000}  # Starter: 100 credits, $9.00
 
@@ -21,7 +22,7 @@ def user_doc(client) -> dict:
 
 
 def spend(client, amount: int) -> None:
-    credits.debit(user_doc(client)["_id"], amount, model="object-detection", source="api")
+    record_call(user_doc(client)["_id"], amount, model="object-detection", source="api")
 
 
 def deliver(stripe_api, webhooks) -> list[str]:

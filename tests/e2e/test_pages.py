@@ -266,6 +266,11 @@ def test_public_pages(open_page):
     assert "np_live_YOUR_TOKEN" in curl and "/api/vision/object-detection" in curl
     page.click("#sample-object-detection-python-tab")
     assert "import requests" in page.text_content("#sample-object-detection-python")
+    page.click("#sample-object-detection-client-tab")
+    client_sample = page.text_content("#sample-object-detection-client")
+    assert "from nexuspoint import Client" in client_sample and "client.object_detection(" in client_sample
+    assert "nexuspoint predict object-detection" in client_sample
+    assert "Idempotency-Key" in page.text_content("#python-client")
     assert page.locator("#reference-body details.operation").count() >= 30
     assert page.locator("#export-format").is_visible()
     screenshot(page, "docs")
