@@ -6,6 +6,8 @@ import { number } from "./format.js";
 // access logs and proxies. Read it, then take it out of the address bar and the history entry.
 const token = new URLSearchParams(location.hash.slice(1)).get("token");
 if (location.hash) history.replaceState(null, "", location.pathname + location.search);
+// Another link pasted into this tab changes only the fragment: load the page again to follow it.
+window.addEventListener("hashchange", () => location.reload());
 
 function failed(message) {
   $("#verify-working").hidden = true;

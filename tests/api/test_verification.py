@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from bson import ObjectId
 
-from lib import credits, db, migrations
+from lib import credits, db, mail, migrations
 from lib.accounts.normalize import canonical_email
 from tests.fixtures.accounts import PASSWORD, follow_link, link_token, sign_up
 from tests.fixtures.sentisight import image_bytes
@@ -152,17 +153,25 @@ def test_mail_to_an_unverified_address_carries_no_text_the_registrant_typed(new_
     c.post("/api/auth/password", json={"current_password": PASSWORD, "new_password": "another long secret"})
     mails = outbox(to="stranger@example.com")
     assert {m["template"] for m in mails} == {"verify_email", "password_reset", "password_changed"}
-    for mail in mails:
-        for part in (mail["subject"], mail["text"], mail["html"]):
-            assert "evil.example" not in part and "Action needed" not in part, mail["template"]
+    for sent in mails:
+        for part in (sent["subject"], sent["text"], sent["html"]):
+            assert "evil.example" not in part and "Action needed" not in part, sent["template"]
+
+
+@pytest.mark.parametrize("template", sorted(p.stem for p in mail.TEMPLATES.glob("*.txt")))
+def test_no_template_links_a_value_that_is_not_one_of_our_urls(database, template):
+    names = set(re.findall(r"\$(\w+)", (mail.TEMPLATES / f"{template}.txt").read_text())) - {"site_url"}
+    context = {n: ("http://testserver/ours" if n.endswith("_url") else LURE) for n in names}
+    subject, _, text, html = mail.render(template, **context)
+    assert 'href="https://evil.example' not in html, template
+    assert all(href.startswith("http://testserver") for href in re.findall(r'href="([^"]+)"', html)), template
 
 
 def test_no_template_turns_user_text_into_a_link(client):
     sign_up(client, email="owner@example.com", first_name=LURE)
     client.post("/api/tokens", json={"name": "see https://evil.example/t"})
-    for mail in outbox(to="owner@example.com"):
-        assert 'href="https://evil.example' not in mail["html"], mail["template"]
-        assert "https://evil.example" not in mail["html"] or "&lt;a" not in mail["html"]
+    for sent in outbox(to="owner@example.com"):
+        assert 'href="https://evil.example' not in sent["html"], sent["template"]
     [token_mail] = outbox(template="new_token")
     assert "see https://evil.example/t" in token_mail["html"] and '<a href="http://testserver/dashboard/tokens">' in token_mail["html"]
 
