@@ -55,9 +55,26 @@ def current_user(caller: Caller) -> dict | None:
     return user
 
 
+def is_verified(user: dict) -> bool:
+    """Whether the account's email address is proven; accounts from before verification existed count as proven."""
+    return user.get("email_verified") is not False
+
+
+def email_unverified() -> ApiError:
+    return ApiError(403, "email_unverified",
+                    "Verify your email address first: follow the link we mailed you, or ask for a new one.",
+                    resend={"method": "POST", "path": "/api/auth/resend-verification"})
+
+
+def require_verified(user: dict) -> None:
+    """403 `email_unverified` for what only a proven address may do: run models, create API tokens, buy credits."""
+    if not is_verified(user):
+        raise email_unverified()
+
+
 def debit_filter(caller: Caller) -> dict:
-    """What current_user checks, as a filter the debit's conditional update carries (no extra read)."""
-    match = {"disabled": {"$ne": True}}
+    """What current_user checks, and a proven email, as a filter the debit's conditional update carries (no extra read)."""
+    match = {"disabled": {"$ne": True}, "email_verified": {"$ne": False}}
     if caller.source == "dashboard":
         match["sessions.hash"] = caller.session_hash
     return match
@@ -74,6 +91,19 @@ def _note_last_seen(user: dict, caller: Caller, ip: str) -> None:
         {"$set": {"sessions.$.last_seen_at": now, "sessions.$.ip": ip}},
     )
     record["last_seen_at"], record["ip"] = now, ip
+
+
+def debit_refusal(caller: Caller) -> ApiError:
+    """Why the debit's filter did not match: an unproven email (403), else the caller is no longer valid (401).
+
+    Read only after a refused debit, so a successful call keeps its round trips.
+    """
+    user = current_user(caller)
+    if user is not None and not is_verified(user):
+        return email_unverified()
+    if caller.source == "dashboard":
+        return unauthorized(SESSION_EXPIRED, "session_invalid")
+    return unauthorized(INVALID_TOKEN, "invalid_token")
 
 
 def load_user(req) -> dict:

@@ -16,7 +16,8 @@ from lib.vision import catalog, cutout, options
 OUT = Path(__file__).resolve().parent.parent / "public" / "openapi.json"
 
 ERROR_CODES = sorted({
-    "account_disabled", "admin_2fa_required", "balance_would_go_negative", "ceiling_below_pack_price", "invalid_range", "missing_parameter", "range_too_long",
+    "account_disabled", "admin_2fa_required", "age_not_confirmed", "already_verified", "email_unverified", "invalid_link", "same_email",
+    "balance_would_go_negative", "ceiling_below_pack_price", "invalid_range", "missing_parameter", "range_too_long",
     "unknown_pack", "cannot_change_self", "csrf", "database_unavailable", "email_taken", "field_too_long", "forbidden",
     "idempotency_key_in_use", "idempotency_key_reused", "invalid_idempotency_key",
     "image_too_large", "image_too_many_pixels", "image_unreadable", "insufficient_credits", "internal_error", "invalid_base64",
@@ -156,16 +157,21 @@ def vision_path(model) -> dict:
 def paths() -> dict:
     user_out = obj({"user": ref("User")})
     credentials = obj({"email": string(254), "password": string(200)}, ("email", "password"), extra=False)
-    register = obj({"first_name": string(80), "last_name": string(80), "email": string(254), "password": string(200), "company": string(120)},
-                   ("first_name", "last_name", "email", "password"), extra=False)
+    register = obj({"first_name": string(80), "last_name": string(80), "email": string(254), "password": string(200), "company": string(120),
+                    "age_confirmed": {"type": "boolean", "const": True, "description": "The person confirms they are 16 or older"}},
+                   ("first_name", "last_name", "email", "password", "age_confirmed"), extra=False)
     prefs = obj({k: {"type": "boolean"} for k in ("email", "usage_alerts", "security_alerts", "marketing")}, extra=False)
-    profile = obj({"first_name": string(80), "last_name": string(80), "company": string(120), "notifications": prefs}, extra=False)
+    profile = obj({"first_name": string(80), "last_name": string(80), "company": string(120), "notifications": prefs,
+                   "object_to_analytics": {"type": "boolean", "description": "Keep my usage out of platform-wide statistics"}}, extra=False)
     listing = ref("Page")
     two_factor = obj({"password": string(200), "code": string(40)}, ("password", "code"), extra=False)
     out = {
         "/api/health": {"get": op("Service health", "Meta", (200, ANY), (503,))},
-        "/api/auth/register": {"post": op("Create an account (50 free credits)", "Account", (201, user_out), (400, 403, 409, 415, 429),
-                                          body=json_body(register))},
+        "/api/auth/register": {"post": op("Create an account (the 50 free credits come when its email is verified)", "Account", (201, user_out),
+                                          (400, 403, 409, 415, 429), body=json_body(register))},
+        "/api/auth/verify": {"post": op("Follow a verification or email-change link (its token)", "Account", (200, user_out), (400, 403, 409, 415),
+                                        body=json_body(obj({"token": string(200)}, ("token",), extra=False)))},
+        "/api/auth/resend-verification": {"post": op("Mail a new verification link", "Account", (202, ANY), (401, 403, 409, 429), security=SESSION)},
         "/api/auth/login": {"post": op("Sign in (with two-factor on: answers a login_token for /api/auth/two-factor, no session yet)",
                                        "Account", (200, ANY), (400, 401, 403, 415, 429), body=json_body(credentials))},
         "/api/auth/two-factor": {"post": op("Sign in, step two: the login_token and a 6-digit or recovery code", "Account", (200, user_out),
@@ -222,6 +228,16 @@ def paths() -> dict:
                         body=json_body(obj({"low_credit_threshold": {"type": "integer", "minimum": 0, "maximum": 1000000}},
                                            ("low_credit_threshold",), extra=False))),
         },
+        "/api/account/email": {"post": op("Change the email address (a link to the new one confirms it)", "Privacy", (202, ANY),
+                                          (*AUTH, 409), security=SESSION,
+                                          body=json_body(obj({"password": string(200), "new_email": string(254)}, ("password", "new_email"),
+                                                             extra=False)))},
+        "/api/account/notices": {
+            "get": op("Notices to read: privacy policy updates since you signed up or last dismissed one", "Privacy", (200, ANY), (401,),
+                      security=SESSION),
+            "post": op("Dismiss a notice (and the older ones)", "Privacy", (204, None), (*AUTH, 404), security=SESSION,
+                       body=json_body(obj({"id": string(24)}, ("id",), extra=False))),
+        },
         "/api/account/export": {"get": op("Download everything we hold about you (JSON)", "Privacy", (200, ANY), (401,), security=SESSION)},
         "/api/account": {"delete": op("Delete the account (usage anonymised, payments kept unlinked)", "Privacy", (204, None), AUTH, security=SESSION,
                                       body=json_body(obj({"password": string(200)}, ("password",), extra=False)))},
@@ -263,6 +279,14 @@ def paths() -> dict:
             "get": op("A user's profile, balance, payments, usage and tokens", "Admin", (200, ANY), (401, 403, 404), security=SESSION),
             "patch": op("Change a user's role or disable them", "Admin", (200, ANY), (*AUTH, 404, 409), security=SESSION,
                         body=json_body(obj({"role": {"type": "string", "enum": ["user", "admin"]}, "disabled": {"type": "boolean"}}, extra=False))),
+            "delete": op("Erase a user's account without its password (audited with the reason)", "Admin", (204, None), (*AUTH, 404, 409),
+                         security=SESSION, body=json_body(obj({"reason": string(500)}, ("reason",), extra=False))),
+        },
+        "/api/admin/policy-updates": {
+            "get": op("Published privacy policy updates", "Admin", (200, listing), (400, 401, 403), security=SESSION, params=page_params()),
+            "post": op("Publish a privacy policy update (notice to everyone, one mail each)", "Admin", (201, ANY), AUTH, security=SESSION,
+                       body=json_body(obj({"effective_date": {"type": "string", "format": "date"}, "summary": string(2000)},
+                                          ("effective_date", "summary"), extra=False))),
         },
         "/api/admin/credits": {"post": op("Adjust a user's credits", "Admin", (201, ANY), (*AUTH, 404, 409), security=SESSION,
                                           body=json_body(obj({"user_id": string(24), "amount": {"type": "integer"}, "reason": string(500)},
@@ -304,7 +328,7 @@ def spec() -> dict:
                 "Anything": {},
                 "Page": obj({"items": {"type": "array"}, "page": {"type": "integer"}, "pages": {"type": "integer"}, "total": {"type": "integer"}}),
                 "User": obj({k: {} for k in ("id", "first_name", "last_name", "email", "company", "role", "credits", "notifications", "created_at",
-                                              "two_factor_enabled")}),
+                                              "two_factor_enabled", "email_verified", "object_to_analytics")}),
                 "VisionResult": obj({k: {} for k in ("model", "credits_charged", "credits_remaining", "usage_id", "engine", "image", "results", "sandbox")},
                                     ("model", "credits_charged", "credits_remaining", "results")),
             },

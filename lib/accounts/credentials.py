@@ -10,6 +10,7 @@ from pymongo import ReturnDocument
 
 from lib import config, db, mail, passwords, ratelimit, validation
 from lib.accounts import find_by_email
+from lib.accounts.verification import greeting_name
 from lib.digest import sha256_hex
 from lib.errors import ApiError, bad_request
 from lib.http import Response, load_user
@@ -51,7 +52,7 @@ def _tell(user: dict, kept_this_session: bool, revoke_tokens: bool) -> None:
                      else "Every session was signed out.")
     tokens_line = ("Your API tokens were revoked: create new ones in the dashboard." if revoke_tokens
                    else "Your API tokens were kept and still work: revoke any you don't recognise in the dashboard.")
-    mail.send(user["email"], "password_changed", prefs=user.get("notifications"), first_name=user["first_name"],
+    mail.send(user["email"], "password_changed", prefs=user.get("notifications"), first_name=greeting_name(user),
               sessions_line=sessions_line, tokens_line=tokens_line)
 
 
@@ -97,7 +98,7 @@ def forgot(req) -> Response:
         })
         # In the fragment, which browsers never send: the token stays out of access logs and Referers.
         url = f"{config.settings().site_url}/reset#token={quote(token)}"
-        mail.send(email, "password_reset", first_name=user["first_name"], reset_url=url)
+        mail.send(email, "password_reset", first_name=greeting_name(user), reset_url=url)
     # The same answer whether or not the account exists: no enumeration.
     return Response.json({"message": "If an account exists for this email, a reset link is on its way."}, 202)
 

@@ -20,10 +20,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from lib import alerts, credits, db, idempotency
-from lib.caller import debit_filter, require_model
-from lib.errors import ApiError, bad_request, unauthorized
+from lib.caller import debit_filter, debit_refusal, require_model
+from lib.errors import ApiError, bad_request
 from lib.http import Response
-from lib.http.auth import SESSION_EXPIRED
 from lib.tokens import periods
 from lib.vision import admission, backends, catalog, inputs
 from lib.vision import options as vision_options
@@ -123,12 +122,10 @@ def _charge(req, model: catalog.Model, image: ImageInput, claim) -> credits.Char
             token_id=caller.token_id if api else None, token_name=caller.token_name if api else None,
             image_url=image.url if api else None,  # the policy: URLs are logged for API calls only
         )
-    except LookupError:
+    except LookupError:  # the caller filter did not match: why (e.g. 403 email_unverified) costs one read, on this path only
         if claim:
             idempotency.release(claim)
-        if api:
-            raise unauthorized("Invalid API token.", "invalid_token") from None
-        raise unauthorized(SESSION_EXPIRED, "session_invalid") from None
+        raise debit_refusal(caller) from None
     except BaseException:
         if claim:
             idempotency.release(claim)  # refused before any charge: the key may be used again

@@ -15,5 +15,6 @@ startApp({
     messages: { title: "Messages · Admin", load: () => import("./admin/messages.js") },
     audit: { title: "Audit log · Admin", load: () => import("./admin/audit.js") },
     stats: { title: "Statistics · Admin", load: () => import("./admin/stats.js") },
+    policy: { title: "Policy updates · Admin", load: () => import("./admin/policy.js") },
   },
 });

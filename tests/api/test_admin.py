@@ -21,6 +21,9 @@ ROUTES = [
     ("GET", "/api/admin/payments", None),
     ("GET", "/api/admin/messages", None),
     ("GET", "/api/admin/audit", None),
+    ("DELETE", "/api/admin/users/{id}", {"reason": "test erasure"}),
+    ("GET", "/api/admin/policy-updates", None),
+    ("POST", "/api/admin/policy-updates", {"effective_date": "2027-01-31", "summary": "Server logs are now kept 60 days."}),
 ]
 TOKEN_VALUE = "np_live_" + "a" * 43
 

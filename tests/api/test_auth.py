@@ -13,15 +13,16 @@ from bson import ObjectId
 
 from lib import db, passwords
 from lib.accounts.__main__ import main as accounts_cli
-from tests.fixtures.accounts import PASSWORD, sign_up
+from tests.fixtures.accounts import PASSWORD, follow_link, sign_up
 
-PUBLIC_FIELDS = {"id", "first_name", "last_name", "email", "company", "role", "credits", "notifications", "created_at", "two_factor_enabled"}
+PUBLIC_FIELDS = {"id", "first_name", "last_name", "email", "company", "role", "credits", "notifications", "created_at",
+                 "email_verified", "object_to_analytics", "two_factor_enabled"}
 NEW_PASSWORD = "a brand new secret"
 INJECTIONS = [{"$ne": None}, {"$gt": ""}, {"$regex": ".*"}, ["x"], [], {}, 12345678, True]
 
 
 def registration(**fields) -> dict:
-    return {"first_name": "Ada", "last_name": "Lovelace", "email": "ada@example.com", "password": PASSWORD, **fields}
+    return {"first_name": "Ada", "last_name": "Lovelace", "email": "ada@example.com", "password": PASSWORD, "age_confirmed": True, **fields}
 
 
 def outbox(**query) -> list[dict]:
@@ -67,17 +68,21 @@ class CheckpwSpy:
 
 # --- register ----------------------------------------------------------------------------------
 
-def test_register_creates_a_signed_in_account_with_50_credits(client):
+def test_register_creates_a_signed_in_unverified_account_and_verifying_grants_50_credits(client):
     r = client.post("/api/auth/register", json=registration(company="  Analytical Engines Ltd "))
     assert r.status_code == 201, r.text
     user = r.json()["user"]
     assert set(user) == PUBLIC_FIELDS
     assert user["email"] == "ada@example.com" and user["first_name"] == "Ada" and user["last_name"] == "Lovelace"
-    assert user["company"] == "Analytical Engines Ltd" and user["role"] == "user" and user["credits"] == 50
+    assert user["company"] == "Analytical Engines Ltd" and user["role"] == "user"
+    assert user["credits"] == 0 and user["email_verified"] is False  # registration completes at verification
     assert user["notifications"] == {"email": True, "usage_alerts": True, "security_alerts": True, "marketing": False}
     assert session_cookie(r)
     me = client.get("/api/auth/me")
     assert me.status_code == 200 and me.json()["user"] == user
+    verified = follow_link(client, "ada@example.com")["user"]
+    assert verified == {**user, "credits": 50, "email_verified": True}
+    assert client.get("/api/auth/me").json()["user"] == verified
 
 
 def test_register_grants_the_bonus_through_one_ledger_row(client):
@@ -87,9 +92,10 @@ def test_register_grants_the_bonus_through_one_ledger_row(client):
     assert db.collection("users").find_one({"_id": ObjectId(user["id"])})["credits"] == 50
 
 
-def test_register_sends_the_welcome_mail(client):
+def test_register_sends_the_verification_mail_then_the_welcome_mail(client):
     user = sign_up(client, email="welcome@example.com")
-    [mail] = outbox(to="welcome@example.com")
+    verify, mail = outbox(to="welcome@example.com")
+    assert verify["template"] == "verify_email" and "http://testserver/verify#token=" in verify["text"]
     assert mail["template"] == "welcome" and "Ada" in mail["subject"]
     assert "50 free credits" in mail["text"] and "http://testserver/dashboard" in mail["text"]
     assert user["email"] == "welcome@example.com"
@@ -547,6 +553,7 @@ ANON_ROUTES = {
     "/api/auth/login": {"email": "ada@example.com", "password": PASSWORD},
     "/api/auth/forgot": {"email": "ada@example.com"},
     "/api/auth/reset": {"token": "t" * 43, "new_password": NEW_PASSWORD},
+    "/api/auth/verify": {"token": "t" * 43},
 }
 
 
@@ -555,7 +562,7 @@ def test_objects_and_arrays_in_any_field_are_a_400(client, anon, path):
     sign_up(client, email="ada@example.com")
     anon.post("/api/auth/forgot", json={"email": "ada@example.com"}, ip="198.51.100.99")
     tokens_before = db.collection("reset_tokens").count_documents({})
-    for n, (field, value) in enumerate((f, v) for f in ANON_ROUTES[path] for v in INJECTIONS):
+    for n, (field, value) in enumerate((f, v) for f in ANON_ROUTES[path] for v in INJECTIONS if (f, v) != ("age_confirmed", True)):
         r = anon.post(path, json={**ANON_ROUTES[path], field: value}, ip=f"198.51.100.{n}")
         assert r.status_code == 400, (path, field, value, r.text)
         assert r.json()["error"]["field"] == field, (path, field, value, r.text)

@@ -252,10 +252,12 @@ def test_free_credits_are_granted_once_per_address_and_recorded_only_as_a_hash(c
 
 def test_a_taken_email_records_no_bonus(client, anon, person):
     before = db.collection("signup_bonuses").count_documents({})
-    r = anon.post("/api/auth/register", json={"first_name": "E", "last_name": "V", "email": person["email"], "password": PASSWORD})
+    r = anon.post("/api/auth/register", json={"first_name": "E", "last_name": "V", "email": person["email"], "password": PASSWORD,
+                                                      "age_confirmed": True})
     assert r.status_code == 409
     db.collection("signup_bonuses").delete_many({})  # as for an account made before bonuses were recorded
-    r = anon.post("/api/auth/register", json={"first_name": "E", "last_name": "V", "email": person["email"], "password": PASSWORD})
+    r = anon.post("/api/auth/register", json={"first_name": "E", "last_name": "V", "email": person["email"], "password": PASSWORD,
+                                                      "age_confirmed": True})
     assert r.status_code == 409
     assert db.collection("signup_bonuses").count_documents({}) == 0 < before  # rolled back with the failed insert
 

@@ -62,7 +62,8 @@ def claims_for(user: dict, sid: str, **changes) -> dict:
 @pytest.mark.parametrize("how", ["register", "login"])
 def test_the_session_cookie(client, anon, how):
     if how == "register":
-        r = client.post("/api/auth/register", json={"first_name": "A", "last_name": "B", "email": "c@example.com", "password": PASSWORD})
+        r = client.post("/api/auth/register", json={"first_name": "A", "last_name": "B", "email": "c@example.com", "password": PASSWORD,
+                                                       "age_confirmed": True})
     else:
         sign_up(anon, email="c@example.com")
         r = client.post("/api/auth/login", json={"email": "c@example.com", "password": PASSWORD})
@@ -233,7 +234,7 @@ def test_reads_need_no_origin(client, user):
 
 @pytest.mark.parametrize("path,body", [
     ("/api/auth/login", {"email": "x@example.com", "password": PASSWORD}),
-    ("/api/auth/register", {"first_name": "A", "last_name": "B", "email": "x@example.com", "password": PASSWORD}),
+    ("/api/auth/register", {"first_name": "A", "last_name": "B", "email": "x@example.com", "password": PASSWORD, "age_confirmed": True}),
     ("/api/auth/logout", None),
     ("/api/auth/forgot", {"email": "x@example.com"}),
 ])
@@ -244,7 +245,8 @@ def test_signed_out_writes_from_a_foreign_site_are_403(anon, path, body):
 
 
 def test_signed_out_writes_without_origin_work_for_scripts(anon):
-    r = anon.post("/api/auth/register", json={"first_name": "A", "last_name": "B", "email": "x@example.com", "password": PASSWORD}, origin=None)
+    r = anon.post("/api/auth/register", json={"first_name": "A", "last_name": "B", "email": "x@example.com", "password": PASSWORD,
+                                                  "age_confirmed": True}, origin=None)
     assert r.status_code == 201
 
 

@@ -9,9 +9,11 @@ import urllib.parse
 import urllib.request
 import uuid
 from http.cookiejar import CookieJar
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from tests.e2e.test_accounts_flow import verify_link_from_outbox
 from tests.fixtures.accounts import PASSWORD
 
 
@@ -47,13 +49,17 @@ class Browser:
 
 
 @pytest.fixture
-def buyer(dev_server):
-    """A new person signed in on the dev server."""
+def buyer(dev_server, dev_server_process):
+    """A new person signed in on the dev server, their address verified from the mailed link."""
     browser = Browser(dev_server)
+    email = f"grace-{uuid.uuid4().hex[:12]}@example.com"
     status, body = browser.json("POST", "/api/auth/register", {
-        "first_name": "Grace", "last_name": "Hopper", "email": f"grace-{uuid.uuid4().hex[:12]}@example.com", "password": PASSWORD,
+        "first_name": "Grace", "last_name": "Hopper", "email": email, "password": PASSWORD, "age_confirmed": True,
     })
     assert status == 201, body
+    link = verify_link_from_outbox(dev_server_process, email)
+    status, body = browser.json("POST", "/api/auth/verify", {"token": parse_qs(urlsplit(link).fragment)["token"][0]})
+    assert status == 200, body
     return browser
 
 

@@ -62,7 +62,8 @@ def requests_of_every_kind(client, anon, email: str):
         ("token create (transaction)", lambda: client.post("/api/tokens", json={"name": "outage"}), {201}),
         ("login (rate-limit counter)", lambda: anon.post("/api/auth/login", json={"email": email, "password": PASSWORD}), {200}),
         ("register (account transaction)", lambda: anon.post("/api/auth/register", json={
-            "first_name": "Grace", "last_name": "Hopper", "email": f"g{time.time_ns()}@example.com", "password": PASSWORD}), {201}),
+            "first_name": "Grace", "last_name": "Hopper", "email": f"g{time.time_ns()}@example.com", "password": PASSWORD,
+            "age_confirmed": True}), {201}),
     ]
 
 

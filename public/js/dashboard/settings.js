@@ -1,10 +1,12 @@
-// Settings: profile, email notifications, credit alerts, password, two-factor, sessions, data export, account deletion.
+// Settings: profile, email notifications, credit alerts, email address and analytics, password, two-factor, sessions, data export,
+// account deletion.
 
 import { api, download } from "../api.js";
 import { $, saveAs } from "../dom.js";
 import { bindForm, setBusy, setStatus } from "../forms.js";
 import { confirmAction } from "../dialog.js";
 import { activeSessions, twoFactor } from "./security.js";
+import { mountPrivacySettings } from "./privacy-settings.js";
 
 function fillProfile(form, user) {
   form.elements.first_name.value = user.first_name;
@@ -85,6 +87,7 @@ export async function mount(section, app) {
   await creditAlerts(section);
   twoFactor(section, app);
   const sessions = activeSessions(section);
+  mountPrivacySettings(section, app);
 
   const password = $("#password-form", section);
   $("input[name=username]", password).value = app.user.email;
