@@ -96,7 +96,7 @@ def test_an_unverified_account_cannot_run_a_model_even_with_credits(client, unve
 
 
 def test_a_disabled_or_signed_out_caller_still_gets_401_not_403(client, unverified, sentisight):
-    db.collection("users").update_one({"_id": ObjectId(unverified["id"])}, {"$inc": {"session_version": 1}})
+    db.collection("users").update_one({"_id": ObjectId(unverified["id"])}, {"$set": {"sessions": []}})  # signed out everywhere
     r = client.post(VISION, data=image_bytes(), headers={"content-type": "image/png"})
     assert r.status_code == 401 and r.error_code == "session_invalid"
 

@@ -10,9 +10,11 @@ free sandbox calls. Nothing here talks to the database behind the server's back.
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import unquote
 
 import nexuspoint
 import pytest
@@ -29,13 +31,18 @@ SANDBOX_ERROR_URL = "https://sandbox.nexuspoint.invalid/error/"
 
 
 @pytest.fixture(scope="module")
-def account(site):
-    """A person signed up over HTTP (50 free credits) and their tokens: live, scoped to one model, and test."""
+def account(site_server):
+    """A person signed up over HTTP and verified from the mailed link (50 free credits), and their tokens:
+    live, scoped to one model, and test."""
+    site = site_server.url
     browser = requests.Session()
     browser.headers["Origin"] = site  # the pages' own origin, as the CSRF check wants for cookie callers
     r = browser.post(f"{site}/api/auth/register", timeout=30, json={
-        "first_name": "Ada", "last_name": "Lovelace", "email": "client-e2e@example.com", "password": PASSWORD})
+        "first_name": "Ada", "last_name": "Lovelace", "email": "client-e2e@example.com", "password": PASSWORD, "age_confirmed": True})
     assert r.status_code == 201, r.text
+    [mail] = site_server.database["outbox"].find({"to": "client-e2e@example.com", "template": "verify_email"})
+    token = unquote(re.search(r"/verify#token=(\S+)", mail["text"]).group(1))
+    assert browser.post(f"{site}/api/auth/verify", json={"token": token}, timeout=30).status_code == 200
 
     def token(name: str, **settings) -> str:
         r = browser.post(f"{site}/api/tokens", json={"name": name, **settings}, timeout=30)

@@ -17,10 +17,10 @@ FIRST_RUN_MS = 120_000  # the first call loads the model (and converts its graph
 
 
 @pytest.fixture(scope="module")
-def site(start_dev_server):
-    """A dev server with the models on this machine's CPU, as `make dev` runs them."""
+def site_server(start_dev_server):
+    """A dev server with the models on this machine's CPU, as `make dev` runs them (open_page opens its pages)."""
     with start_dev_server(VISION_BACKEND="local", SENTISIGHT_API_TOKEN=None) as server:
-        yield server.url
+        yield server
 
 
 @pytest.fixture(scope="module")
