@@ -18,7 +18,7 @@ import os
 import sys
 import time
 
-from bench import _setup, analytics_scale, cold_start, concurrency, embedded_writes, overhead, page_weight, round_trips
+from bench import _setup, analytics_scale, client_throughput, cold_start, concurrency, embedded_writes, overhead, page_weight, round_trips
 from bench._setup import Figure
 
 SCENARIOS = {
@@ -29,6 +29,7 @@ SCENARIOS = {
     "concurrency": concurrency.run,
     "analytics_scale": analytics_scale.run,
     "page_weight": page_weight.run,
+    "client_throughput": client_throughput.run,
 }
 
 

@@ -167,8 +167,10 @@ def api_token(c: Client, **settings) -> str:
     return r.json()["token"]["secret"]
 
 
-def vision_call(c: Client, data: bytes, token: str | None = None):
+def vision_call(c: Client, data: bytes, token: str | None = None, key: str | None = None):
     headers = {"content-type": "image/png"}
+    if key:
+        headers["idempotency-key"] = key
     if token:
         headers["authorization"] = f"Bearer {token}"
     return c.post(VISION_URL, data=data, headers=headers, cookies=token is None)

@@ -131,7 +131,8 @@ def first_request(route: str, seed: Seed, n: int) -> dict:
     posts = {
         "/api/auth/login": lambda: _request("POST", route, json_body={"email": seed.user["email"], "password": _setup.PASSWORD}),
         "/api/auth/register": lambda: _request("POST", route, json_body={
-            "first_name": "Cold", "last_name": "Start", "email": f"cold{n}-{time.time_ns()}@example.com", "password": _setup.PASSWORD}),
+            "first_name": "Cold", "last_name": "Start", "email": f"cold{n}-{time.time_ns()}@example.com", "password": _setup.PASSWORD,
+            "age_confirmed": True}),
         "/api/auth/forgot": lambda: _request("POST", route, json_body={"email": f"nobody{n}-{time.time_ns()}@example.com"}),
         "/api/auth/reset": lambda: _request("POST", route, json_body={"token": "x" * 43, "new_password": "another fine passphrase"}),
         "/api/auth/logout": lambda: _request("POST", route, cookie=seed.throwaway_cookie()),

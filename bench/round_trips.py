@@ -11,12 +11,14 @@ privacy policy's server log); figures are given with and without it.
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime, timedelta
 
 from bench import _setup
 from bench._setup import COMMANDS, Figure, at_most
 
-TARGETS = {"API vision call": 4, "API call, scoped capped expiring": 4, "test-token vision call": 2, "dashboard vision call": 3}  # without the request log
+TARGETS = {"API vision call": 4, "API call, scoped capped expiring": 4, "test-token vision call": 2, "dashboard vision call": 3,
+           "API vision call with an Idempotency-Key": 5}  # without the request log
 
 
 def _label(command: tuple[str, str | None]) -> str:
@@ -38,6 +40,7 @@ def requests_to_measure():
         ("dashboard vision call", lambda: _setup.vision_call(dashboard, image)),
         ("API vision call", lambda: _setup.vision_call(anon, image, token=token)),
         ("API call, scoped capped expiring", lambda: _setup.vision_call(anon, image, token=limited)),
+        ("API vision call with an Idempotency-Key", lambda: _setup.vision_call(anon, image, token=token, key=str(uuid.uuid4()))),
         ("test-token vision call", lambda: _setup.vision_call(anon, image, token=test_token)),
         ("login", lambda: anon.post("/api/auth/login", json=login_body)),
         ("/api/auth/me", lambda: dashboard.get("/api/auth/me")),

@@ -7,7 +7,7 @@ builds the Caller of a token; both use this module, which uses neither.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from bson import ObjectId
 
@@ -15,6 +15,7 @@ from lib import db
 from lib.errors import ApiError, unauthorized
 
 SESSION_EXPIRED = "Your session has ended. Sign in again."
+LAST_SEEN_EVERY = timedelta(minutes=5)  # how stale a session's last_seen_at may get before a request writes it
 INVALID_TOKEN = "Invalid API token."  # the same for unknown, paused, deleted tokens and disabled users
 
 
@@ -22,7 +23,7 @@ INVALID_TOKEN = "Invalid API token."  # the same for unknown, paused, deleted to
 class Caller:
     user_id: ObjectId
     source: str  # "dashboard" (cookie) or "api" (token)
-    session_version: int | None = None
+    session_hash: str | None = None  # a cookie's session, as the user document's `sessions.hash` keeps it
     token_id: ObjectId | None = None
     token_name: str | None = None
     mode: str = "live"  # "test": a sandbox token, never charged
@@ -39,23 +40,70 @@ def require_model(caller: Caller, slug: str) -> None:
                        model=slug, allowed_models=list(caller.models))
 
 
+def session_of(user: dict, caller: Caller) -> dict | None:
+    """The stored record of the caller's cookie session, or None once it has ended."""
+    return next((s for s in user.get("sessions", ()) if s.get("hash") == caller.session_hash), None)
+
+
 def current_user(caller: Caller) -> dict | None:
-    """The caller's user if it exists, is not disabled and (for a cookie) the session version is current."""
+    """The caller's user if it exists, is not disabled and (for a cookie) the session is still recorded."""
     user = db.collection("users").find_one({"_id": caller.user_id})
     if not user or user.get("disabled"):
         return None
-    if caller.source == "dashboard" and user.get("session_version", 0) != caller.session_version:
+    if caller.source == "dashboard" and session_of(user, caller) is None:
         return None
     return user
 
 
+def is_verified(user: dict) -> bool:
+    """Whether the account's email address is proven; accounts from before verification existed count as proven."""
+    return user.get("email_verified") is not False
+
+
+def email_unverified() -> ApiError:
+    return ApiError(403, "email_unverified",
+                    "Verify your email address first: follow the link we mailed you, or ask for a new one.",
+                    resend={"method": "POST", "path": "/api/auth/resend-verification"})
+
+
+def require_verified(user: dict) -> None:
+    """403 `email_unverified` for what only a proven address may do: run models, create API tokens, buy credits."""
+    if not is_verified(user):
+        raise email_unverified()
+
+
 def debit_filter(caller: Caller) -> dict:
-    """What current_user checks, as a filter the debit's conditional update carries (no extra read)."""
-    match = {"disabled": {"$ne": True}}
+    """What current_user checks, and a proven email, as a filter the debit's conditional update carries (no extra read)."""
+    match = {"disabled": {"$ne": True}, "email_verified": {"$ne": False}}
     if caller.source == "dashboard":
-        # a missing version reads as 0, so version 0 also matches a document without one
-        match["session_version"] = caller.session_version or {"$in": [0, None]}
+        match["sessions.hash"] = caller.session_hash
     return match
+
+
+def _note_last_seen(user: dict, caller: Caller, ip: str) -> None:
+    """Move the session's last_seen_at on, at most once every few minutes (never on the vision call's path)."""
+    now = datetime.now(UTC)
+    record = session_of(user, caller)
+    if record["last_seen_at"] > now - LAST_SEEN_EVERY:
+        return
+    db.collection("users").update_one(
+        {"_id": user["_id"], "sessions.hash": caller.session_hash},
+        {"$set": {"sessions.$.last_seen_at": now, "sessions.$.ip": ip}},
+    )
+    record["last_seen_at"], record["ip"] = now, ip
+
+
+def debit_refusal(caller: Caller) -> ApiError:
+    """Why the debit's filter did not match: an unproven email (403), else the caller is no longer valid (401).
+
+    Read only after a refused debit, so a successful call keeps its round trips.
+    """
+    user = current_user(caller)
+    if user is not None and not is_verified(user):
+        return email_unverified()
+    if caller.source == "dashboard":
+        return unauthorized(SESSION_EXPIRED, "session_invalid")
+    return unauthorized(INVALID_TOKEN, "invalid_token")
 
 
 def load_user(req) -> dict:
@@ -69,5 +117,7 @@ def load_user(req) -> dict:
     if user is None:
         raise unauthorized(SESSION_EXPIRED if caller.source == "dashboard" else INVALID_TOKEN,
                            "session_invalid" if caller.source == "dashboard" else "invalid_token")
+    if caller.source == "dashboard":
+        _note_last_seen(user, caller, req.client_ip)
     req.__dict__["user"] = user
     return user

@@ -53,6 +53,7 @@ class Settings:
     api_rate_limit_per_minute: int = 60
     low_credit_threshold: int = 10
     signup_credits: int = 50
+    ses_send_rate: int = 14  # mails per second SES accepts from the account (its default production quota)
     credit_packs: tuple = ()
 
     @property
@@ -180,6 +181,7 @@ def load(env=None) -> Settings:
         api_rate_limit_per_minute=_int(env, "API_RATE_LIMIT_PER_MINUTE", 60, 1, 100000),
         low_credit_threshold=_int(env, "LOW_CREDIT_THRESHOLD", 10, 0, 1000000),
         signup_credits=_int(env, "SIGNUP_CREDITS", 50, 0, 1000000),
+        ses_send_rate=_int(env, "SES_SEND_RATE", 14, 1, 10000),
         credit_packs=_packs(env),
     )
 

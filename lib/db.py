@@ -29,6 +29,8 @@ INDEXES = {
     "users": [
         ([("email", ASCENDING)], {"unique": True}), ([("created_at", ASCENDING)], {}),
         ([("auto_topup.active", ASCENDING)], {"sparse": True}),  # the auto top-up cron job's query (lib/billing/topups)
+        ([("pending.at", ASCENDING)], {"sparse": True}),  # lib.credits.settle: calls in flight too long
+        ([("object_to_analytics", ASCENDING)], {"sparse": True}),  # admin stats leave these people's usage out
     ],
     "tokens": [([("hash", ASCENDING)], {"unique": True}), ([("user_id", ASCENDING), ("created_at", ASCENDING)], {}),
                ([("warn_at", ASCENDING)], {})],  # the expiry-warning job's scan
@@ -52,7 +54,11 @@ INDEXES = {
     "outbox": [([("created_at", DESCENDING)], {})],
     "audit": [([("created_at", DESCENDING)], {}), ([("target_user_id", ASCENDING)], {}), ([("admin_id", ASCENDING)], {})],
     "ratelimits": [([("expires_at", ASCENDING)], {"expireAfterSeconds": 0})],
+    "idempotency_keys": [([("created_at", ASCENDING)], {"expireAfterSeconds": 24 * 3600})],  # lib/idempotency.KEPT
     "reset_tokens": [([("hash", ASCENDING)], {"unique": True}), ([("expires_at", ASCENDING)], {"expireAfterSeconds": 0})],
+    "email_links": [([("hash", ASCENDING)], {"unique": True}), ([("user_id", ASCENDING)], {}),
+                    ([("expires_at", ASCENDING)], {"expireAfterSeconds": 0})],
+    "policy_updates": [([("published_at", DESCENDING)], {})],
 }
 
 
@@ -132,7 +138,13 @@ def ping() -> bool:
 if __name__ == "__main__":
     import sys
 
-    if sys.argv[1:] != ["ensure-indexes"]:
-        sys.exit("usage: python -m lib.db ensure-indexes")
-    ensure_indexes()
-    print("indexes ok")
+    if sys.argv[1:] == ["ensure-indexes"]:
+        ensure_indexes()
+        print("indexes ok")
+    elif sys.argv[1:] == ["migrate"]:
+        from lib import migrations  # above lib/db: it may use any module
+
+        for name, changed in migrations.run_all():
+            print(f"{name}: {changed} document(s) changed")
+    else:
+        sys.exit("usage: python -m lib.db ensure-indexes | migrate")

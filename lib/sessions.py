@@ -1,38 +1,55 @@
-"""The session: a JWT (HS256, 7 days) in the HttpOnly `np_session` cookie.
+"""The session: a JWT (HS256, 7 days) in the HttpOnly `np_session` cookie, and its record on the server.
 
-The token carries the user's session version; bumping the version in the
-database (password change, reset, disable) ends every older session.
+The token names a session id (`sid`); the user document keeps the SHA-256 of
+each live session's id in `sessions` (with browser, IP, started, last seen).
+A cookie works only while its record is there, so signing out, ending a
+session from Settings or a password change stops a copied cookie at once, and
+the check stays a filter on the user document (no extra read on the vision call).
 """
 
 from __future__ import annotations
 
+import secrets
 import time
+from datetime import UTC, datetime, timedelta
 
 import jwt
 
-from lib import config
+from lib import config, db
+from lib.digest import sha256_hex
 
 COOKIE_NAME = "np_session"
 MAX_AGE_SECONDS = 7 * 24 * 3600  # privacy policy §1.1: sessions last up to 7 days
 ALGORITHM = "HS256"
+MAX_PER_ACCOUNT = 20  # the oldest record is dropped when a 21st session starts
+USER_AGENT_CHARS = 300
+PENDING_LOGIN_SECONDS = 5 * 60  # between a right password and the two-factor code
+PENDING_PURPOSE = "2fa-login"
 
 
-def issue(user: dict, now: float | None = None) -> str:
+def fingerprint(sid: str) -> str:
+    """What the user document keeps of a session id: a leaked database holds no live cookie."""
+    return sha256_hex(sid)
+
+
+def issue(user_id, sid: str, now: float | None = None) -> str:
     now = int(now if now is not None else time.time())
-    claims = {"sub": str(user["_id"]), "iat": now, "exp": now + MAX_AGE_SECONDS, "sv": int(user.get("session_version", 0))}
+    claims = {"sub": str(user_id), "sid": sid, "iat": now, "exp": now + MAX_AGE_SECONDS}
     return jwt.encode(claims, config.settings().jwt_secret, algorithm=ALGORITHM)
 
 
-def decode(token: str) -> dict | None:
-    """The claims of a valid token, or None for anything forged, expired or malformed."""
+def _decode(token: str, required: list[str]) -> dict | None:
     try:
-        claims = jwt.decode(
-            token, config.settings().jwt_secret, algorithms=[ALGORITHM],
-            options={"require": ["sub", "iat", "exp", "sv"]},
-        )
+        claims = jwt.decode(token, config.settings().jwt_secret, algorithms=[ALGORITHM], options={"require": required})
     except jwt.PyJWTError:
         return None
-    if not isinstance(claims.get("sub"), str) or not isinstance(claims.get("sv"), int):
+    return claims if isinstance(claims.get("sub"), str) else None
+
+
+def decode(token: str) -> dict | None:
+    """The claims of a valid session token, or None for anything forged, expired, malformed or pre-`sid`."""
+    claims = _decode(token, ["sub", "sid", "iat", "exp"])
+    if claims is None or not isinstance(claims.get("sid"), str) or "purpose" in claims:
         return None
     return claims
 
@@ -44,10 +61,53 @@ def _cookie(value: str, max_age: int) -> str:
     return "; ".join(parts)
 
 
-def cookie_for(user: dict) -> str:
-    """The Set-Cookie header value that signs this user in."""
-    return _cookie(issue(user), MAX_AGE_SECONDS)
+def start(user: dict, req) -> str:
+    """Record a new session for this user and return the Set-Cookie header value that carries it."""
+    sid = secrets.token_urlsafe(32)
+    now = datetime.now(UTC)
+    record = {
+        "hash": fingerprint(sid), "id": secrets.token_hex(8), "user_agent": req.header("user-agent")[:USER_AGENT_CHARS],
+        "ip": req.client_ip, "started_at": now, "last_seen_at": now,
+    }
+    db.collection("users").update_one(
+        {"_id": user["_id"]},
+        {"$push": {"sessions": {"$each": [record], "$sort": {"started_at": 1}, "$slice": -MAX_PER_ACCOUNT}}},
+    )
+    return _cookie(issue(user["_id"], sid), MAX_AGE_SECONDS)
+
+
+def end(user_id, session_hash: str) -> None:
+    db.collection("users").update_one({"_id": user_id}, {"$pull": {"sessions": {"hash": session_hash}}})
 
 
 def clearing_cookie() -> str:
     return _cookie("", 0)
+
+
+def pending_login_token(user: dict) -> str:
+    """A short-lived proof that the password was right, exchanged for a session with a two-factor code.
+
+    It is no session (no `sid`, a `purpose`), and it names a fingerprint of the
+    password hash: a password reset in between makes it worthless.
+    """
+    now = int(time.time())
+    claims = {"sub": str(user["_id"]), "purpose": PENDING_PURPOSE, "ph": sha256_hex(user["password_hash"])[:16],
+              "iat": now, "exp": now + PENDING_LOGIN_SECONDS}
+    return jwt.encode(claims, config.settings().jwt_secret, algorithm=ALGORITHM)
+
+
+def pending_login_claims(token: str) -> dict | None:
+    claims = _decode(token, ["sub", "purpose", "ph", "exp"])
+    return claims if claims is not None and claims.get("purpose") == PENDING_PURPOSE else None
+
+
+def password_fingerprint_matches(claims: dict, user: dict) -> bool:
+    return secrets.compare_digest(str(claims.get("ph")), sha256_hex(user["password_hash"])[:16])
+
+
+def forget_expired() -> dict:
+    """Cron job: drop the records of sessions whose cookie has expired (their IP and browser are kept no longer)."""
+    cutoff = datetime.now(UTC) - timedelta(seconds=MAX_AGE_SECONDS)
+    result = db.collection("users").update_many({"sessions.started_at": {"$lt": cutoff}},
+                                                {"$pull": {"sessions": {"started_at": {"$lt": cutoff}}}})
+    return {"accounts": result.modified_count}

@@ -7,13 +7,18 @@ a JSON object where a string belongs (`{"$ne": null}`) never reaches a query.
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from bson import ObjectId
 from bson.errors import InvalidId
 
 from lib.errors import bad_request, not_found
 
-EMAIL = re.compile(r"^[^@\s\x00-\x1f]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$")
+# What SES sends to: an ASCII dot-atom local part (RFC 5322, no quoted forms) and an ASCII
+# (punycode) domain of letter-digit-hyphen labels ending in a top-level domain of 2+ letters.
+_ATOM = r"[a-z0-9!#$%&'*+/=?^_`{|}~-]+"
+_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+EMAIL = re.compile(rf"^(?=[^@]{{1,64}}@){_ATOM}(?:\.{_ATOM})*@(?:{_LABEL}\.)+(?:[a-z]{{2,63}}|xn--[a-z0-9-]{{1,59}})$")
 CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 MISSING = object()
 
@@ -48,6 +53,19 @@ def string(body: dict, name: str, *, max_len: int, min_len: int = 1, required: b
     return value
 
 
+# Format (Cf: bidi overrides, zero-width characters), control, surrogate, private-use and
+# unassigned code points, and line/paragraph separators: invisible or text-reordering in a name.
+HIDDEN_CATEGORIES = frozenset({"Cf", "Cc", "Cs", "Co", "Cn", "Zl", "Zp"})
+
+
+def person_text(body: dict, name: str, **limits):
+    """A name or company: a single line of visible text (a reversed or hidden part would mislead whoever reads it)."""
+    value = string(body, name, **limits)
+    if value and any(unicodedata.category(ch) in HIDDEN_CATEGORIES for ch in value):
+        raise bad_request("invalid_field", f"'{name}' contains invisible or direction-changing characters; type it as plain text.", field=name)
+    return value
+
+
 def boolean(body: dict, name: str, *, required: bool = False):
     value = body.get(name, MISSING)
     if value is MISSING:
@@ -74,7 +92,7 @@ def integer(body: dict, name: str, *, lo: int, hi: int, required: bool = True):
 
 def email(body: dict, name: str = "email") -> str:
     value = string(body, name, max_len=254, multiline=True).lower()  # the pattern below refuses line breaks as invalid_email
-    if not EMAIL.match(value):
+    if not EMAIL.fullmatch(value):
         raise bad_request("invalid_email", "Enter a valid email address, like name@example.com.", field=name)
     return value
 

@@ -15,6 +15,12 @@ create, with idempotency keys); `/_local/checkout/card` sets how the next
 off-session charge ends: succeed, decline, or need authentication.
 `/_local/checkout/receipt/<payment id>` is the printable receipt (or invoice)
 that `receipt_url` and `invoice_pdf` point to.
+
+An invoice asked for (`invoice: true`): the page asks for the company name,
+the billing address and a tax id, as Checkout's `tax_id_collection` does. Like
+Stripe, the stand-in keeps them itself (in `standin_state`), sends them in the
+session's `customer_details` and on the invoice, and prints them on the invoice;
+the app stores only the links.
 """
 
 from __future__ import annotations
@@ -58,6 +64,10 @@ button { width: 100%; padding: 12px 16px; border-radius: 8px; font: inherit; fon
 button:focus-visible { outline: 3px solid #1a66ff; outline-offset: 2px; }
 .pay { border: 0; background: #3b32b8; color: #fff; } .pay:hover { background: #2d2591; }
 .cancel { border: 1px solid #d3d8df; background: #fff; color: #141821; } .cancel:hover { background: #f0f2f5; }
+fieldset { border: 0; margin: 0 0 18px; padding: 0; } legend { font-weight: 600; margin-bottom: 8px; }
+label { display: block; margin: 10px 0 4px; color: #545d6b; font-size: 14px; }
+input[type=text] { box-sizing: border-box; width: 100%; padding: 10px 12px; border: 1px solid #d3d8df; border-radius: 8px; font: inherit; }
+.error { color: #b3261e; font-weight: 600; }
 .note { margin: 14px 0 0; color: #545d6b; font-size: 13px; line-height: 1.45; }
 pre { white-space: pre-wrap; background: #f0f2f5; padding: 10px; border-radius: 8px; font-size: 12px; }
 code { font-size: 12px; }
@@ -103,8 +113,10 @@ def charge_object(payment: dict, intent: str, customer: str | None) -> dict:
     }
 
 
-def payment_events(payment: dict, customer: str | None) -> list[dict]:
-    """What Stripe sends when the card is accepted: the charge (with the card), the session, the invoice if asked for."""
+def payment_events(payment: dict, customer: str | None, billing: dict | None = None) -> list[dict]:
+    """What Stripe sends when the card is accepted: the charge (with the card), the session, the invoice if asked for.
+
+    `billing`: what the invoice form collected ({company, address, tax_id}), copied where Stripe puts it."""
     intent = _id("pi")
     amount, currency = payment["amount_cents"], payment.get("currency", packs.CURRENCY)
     metadata = _metadata(payment)
@@ -117,12 +129,18 @@ def payment_events(payment: dict, customer: str | None) -> list[dict]:
         "livemode": False, "metadata": metadata, "mode": "payment", "payment_intent": intent,
         "payment_status": "paid", "status": "complete", "success_url": success_url, "url": None,
     }
+    tax_ids = [{"type": "unknown", "value": billing["tax_id"]}] if billing and billing.get("tax_id") else []
+    if billing:
+        session["customer_details"] = {"name": billing["company"], "address": {"line1": billing.get("address") or None},
+                                       "tax_exempt": "none", "tax_ids": tax_ids}
     events = [_event("charge.succeeded", charge), _event("checkout.session.completed", session)]
     if payment.get("invoice_requested"):
         invoice = _id("in")
         events.append(_event("invoice.paid", {
             "id": invoice, "object": "invoice", "customer": customer, "status": "paid", "amount_paid": amount, "currency": currency,
             "metadata": metadata, "hosted_invoice_url": _receipt_url(payment, True), "invoice_pdf": _receipt_url(payment, True),
+            "customer_name": (billing or {}).get("company"), "customer_address": {"line1": (billing or {}).get("address") or None},
+            "customer_tax_ids": tax_ids,
         }))
     return events
 
@@ -161,9 +179,23 @@ def _page(title: str, body: str) -> str:
     )
 
 
-def _checkout_page(payment: dict) -> str:
+BILLING_FIELDS = {"company": 120, "address": 200, "tax_id": 40}  # name -> longest value kept
+
+
+def _billing_form(error: str = "") -> str:
+    """The invoice details Checkout asks for with tax_id_collection: company name (required), address, tax id."""
+    return f"""<fieldset><legend>Invoice details</legend>
+{f"<p class=error role=alert>{html.escape(error)}</p>" if error else ""}
+<label for=company>Company name</label><input type=text id=company name=company required maxlength={BILLING_FIELDS["company"]} autocomplete=organization>
+<label for=address>Billing address</label><input type=text id=address name=address maxlength={BILLING_FIELDS["address"]} autocomplete=street-address>
+<label for=tax_id>Tax ID (VAT, GST, EIN…)</label><input type=text id=tax_id name=tax_id maxlength={BILLING_FIELDS["tax_id"]}>
+</fieldset>"""
+
+
+def _checkout_page(payment: dict, error: str = "") -> str:
     price = packs.money(payment["amount_cents"], payment.get("currency", packs.CURRENCY))
     action = f"{PREFIX}/{html.escape(payment['session_id'])}"
+    billing = _billing_form(error) if payment.get("invoice_requested") else ""
     return _page(f"Pay {price}", f"""
 <p class=merchant>NexusPoint</p>
 <h1>{html.escape(payment["pack_name"])} pack</h1>
@@ -172,10 +204,22 @@ def _checkout_page(payment: dict) -> str:
   <dt>Credits</dt><dd>{payment["credits"]:,}</dd>
   <dt>Card</dt><dd>Visa •••• 4242 (test card)</dd>
 </dl>
-<form method=post action="{action}/pay"><button class=pay type=submit>Pay {price}</button></form>
+<form method=post action="{action}/pay">{billing}<button class=pay type=submit>Pay {price}</button></form>
 <form method=post action="{action}/cancel"><button class=cancel type=submit>Cancel and go back</button></form>
 <p class=note>This page stands in for Stripe Checkout because no Stripe keys are set. Pay sends the
 signed webhook events Stripe would send to <code>/api/billing/webhook</code>.</p>""")
+
+
+def _form(environ, limit: int = 2000) -> dict:
+    size = int(environ.get("CONTENT_LENGTH") or 0)
+    return dict(urllib.parse.parse_qsl(environ["wsgi.input"].read(min(size, limit)).decode(errors="replace")))
+
+
+def _billing_details(environ) -> dict | None:
+    """The invoice form's values, trimmed and cut to size; None without a company name."""
+    form = _form(environ)
+    details = {name: " ".join(form.get(name, "").split())[:size] for name, size in BILLING_FIELDS.items()}
+    return details if details["company"] else None
 
 
 def _respond(start_response, status: str, body: str = "", headers: list | None = None, ctype: str = "text/html; charset=utf-8"):
@@ -192,10 +236,16 @@ def _pay(environ, start_response, payment: dict):
     success_url, _ = return_urls()
     if payment["status"] != "pending":
         return _redirect(start_response, success_url)  # paid already (a second click): nothing to do
+    billing = None
+    if payment.get("invoice_requested"):
+        billing = _billing_details(environ)
+        if billing is None:
+            return _respond(start_response, "400 Bad Request", _checkout_page(payment, "Enter the company name the invoice is made out to."))
+        _state().update_one({"_id": f"invoice:{payment['_id']}"}, {"$set": billing}, upsert=True)
     user = db.collection("users").find_one({"_id": payment["user_id"]}, {"stripe_customer_id": 1}) or {}
     webhook_url = _webhook_url()
     try:
-        for event in payment_events(payment, user.get("stripe_customer_id")):
+        for event in payment_events(payment, user.get("stripe_customer_id"), billing):
             send(webhook_url, event)
     except OSError as exc:  # urllib's URLError and HTTPError are OSErrors
         detail = exc.read().decode(errors="replace")[:500] if isinstance(exc, urllib.error.HTTPError) else str(exc)
@@ -269,8 +319,7 @@ def _card_page() -> str:
 
 
 def _set_outcome(environ, start_response):
-    size = int(environ.get("CONTENT_LENGTH") or 0)
-    form = dict(urllib.parse.parse_qsl(environ["wsgi.input"].read(min(size, 1000)).decode(errors="replace")))
+    form = _form(environ, 1000)
     if form.get("outcome") in OUTCOMES:
         _state().update_one({"_id": "next_off_session"}, {"$set": {"outcome": form["outcome"]}}, upsert=True)
     return _redirect(start_response, f"{PREFIX}/card")
@@ -287,12 +336,16 @@ def _receipt_page(payment_id: str, invoice: bool):
     price = packs.money(payment["amount_cents"], payment.get("currency", packs.CURRENCY))
     paid = (payment.get("succeeded_at") or payment["created_at"]).strftime("%d %B %Y")
     refunded = payment.get("refunded_cents", 0)
+    billing = (_state().find_one({"_id": f"invoice:{payment['_id']}"}) or {}) if invoice else {}
+    billed = "".join(f"<dt>{label}</dt><dd>{html.escape(billing[name])}</dd>"
+                     for name, label in (("company", "Billed to"), ("address", "Address"), ("tax_id", "Tax ID")) if billing.get(name))
     return _page(f"{title} {payment_id}", f"""
 <p class=merchant>NexusPoint</p>
 <h1>{title} for your payment</h1>
 <p class=amount>{price}</p>
 <dl>
   <dt>{title} number</dt><dd>{html.escape(payment_id)}</dd>
+  {billed}
   <dt>Date paid</dt><dd>{paid}</dd>
   <dt>Item</dt><dd>{html.escape(payment["pack_name"])} pack, {payment["credits"]:,} credits</dd>
   <dt>Paid with</dt><dd>Visa •••• 4242</dd>

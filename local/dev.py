@@ -67,6 +67,7 @@ def main() -> int:
     env["SITE_URL"] = env.get("SITE_URL") or f"http://127.0.0.1:{port}"
     print(_banner(env, port, embedded_path), flush=True)
     subprocess.run([sys.executable, "-m", "lib.db", "ensure-indexes"], env=env, cwd=ROOT, check=True)
+    subprocess.run([sys.executable, "-m", "lib.db", "migrate"], env=env, cwd=ROOT, check=True)
     child, seen = None, _snapshot()
     try:
         while True:

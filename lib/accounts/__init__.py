@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from lib import db
+from lib.caller import is_verified
 
 NOTIFICATION_PREFS = ("email", "usage_alerts", "security_alerts", "marketing")
 DEFAULT_NOTIFICATIONS = {"email": True, "usage_alerts": True, "security_alerts": True, "marketing": False}
@@ -19,6 +20,9 @@ def public_view(user: dict) -> dict:
         "role": user.get("role", "user"),
         "credits": user.get("credits", 0),
         "notifications": {**DEFAULT_NOTIFICATIONS, **user.get("notifications", {})},
+        "two_factor_enabled": bool(user.get("two_factor")),
+        "email_verified": is_verified(user),
+        "object_to_analytics": bool(user.get("object_to_analytics")),
         "created_at": user.get("created_at"),
     }
 

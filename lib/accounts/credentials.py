@@ -8,8 +8,9 @@ from urllib.parse import quote
 
 from pymongo import ReturnDocument
 
-from lib import config, db, mail, passwords, ratelimit, sessions, validation
+from lib import config, db, mail, passwords, ratelimit, validation
 from lib.accounts import find_by_email
+from lib.accounts.verification import greeting_name
 from lib.digest import sha256_hex
 from lib.errors import ApiError, bad_request
 from lib.http import Response, load_user
@@ -21,22 +22,42 @@ CHANGE_ATTEMPTS_ALLOWED = 10
 CHANGE_ATTEMPT_WINDOW = 15 * 60
 
 
-def _set_password(user_id, password: str) -> dict:
-    """Store the new hash and bump the session version, which ends every session.
+def _set_password(user_id, password: str, keep_session: str | None, revoke_tokens: bool) -> dict:
+    """Store the new hash and end every session but `keep_session` (the hash of the one asking, if any).
 
     Any reset link still pending for the account is retired too: it was asked for the old password.
+    API tokens are deleted only when the person asked for it; the mail says which was done.
     """
-    user = db.collection("users").find_one_and_update(
-        {"_id": user_id},
-        {"$set": {"password_hash": passwords.hash_password(password), "updated_at": datetime.now(UTC)}, "$inc": {"session_version": 1}},
-        return_document=ReturnDocument.AFTER,
-    )
+    update = {"$set": {"password_hash": passwords.hash_password(password), "updated_at": datetime.now(UTC)}}
+    if keep_session:
+        update["$pull"] = {"sessions": {"hash": {"$ne": keep_session}}}
+    else:
+        update["$set"]["sessions"] = []
+    if revoke_tokens:
+        update["$set"]["token_count"] = 0
+
+    def apply(session):
+        user = db.collection("users").find_one_and_update({"_id": user_id}, update, return_document=ReturnDocument.AFTER, session=session)
+        if user is not None and revoke_tokens:  # with the count, in one transaction: the 10-token cap stays true
+            db.collection("tokens").delete_many({"user_id": user_id}, session=session)
+        return user
+
+    user = db.transaction(apply)
     db.collection("reset_tokens").delete_many({"user_id": user_id})
     return user
 
 
+def _tell(user: dict, kept_this_session: bool, revoke_tokens: bool) -> None:
+    sessions_line = ("This session stayed signed in; every other one was signed out." if kept_this_session
+                     else "Every session was signed out.")
+    tokens_line = ("Your API tokens were revoked: create new ones in the dashboard." if revoke_tokens
+                   else "Your API tokens were kept and still work: revoke any you don't recognise in the dashboard.")
+    mail.send(user["email"], "password_changed", prefs=user.get("notifications"), first_name=greeting_name(user),
+              sessions_line=sessions_line, tokens_line=tokens_line)
+
+
 def change_password(req) -> Response:
-    body = validation.only(req.json(), {"current_password", "new_password"})
+    body = validation.only(req.json(), {"current_password", "new_password", "revoke_tokens"})
     user = load_user(req)
     current = body.get("current_password")
     # A stolen session must not become unlimited guesses at the password itself (as for deletion).
@@ -46,9 +67,10 @@ def change_password(req) -> Response:
         raise ApiError(400, "wrong_password", "The current password is not right.", field="current_password")
     succeeded()
     new = passwords.validate(body.get("new_password"), "new_password")
-    user = _set_password(user["_id"], new)
-    mail.send(user["email"], "password_changed", prefs=user.get("notifications"), first_name=user["first_name"])
-    return Response.empty().set_cookie(sessions.cookie_for(user))
+    revoke_tokens = bool(validation.boolean(body, "revoke_tokens"))
+    user = _set_password(user["_id"], new, req.caller.session_hash, revoke_tokens)
+    _tell(user, True, revoke_tokens)
+    return Response.empty()
 
 
 def password_change_key(user_id) -> str:
@@ -76,21 +98,22 @@ def forgot(req) -> Response:
         })
         # In the fragment, which browsers never send: the token stays out of access logs and Referers.
         url = f"{config.settings().site_url}/reset#token={quote(token)}"
-        mail.send(email, "password_reset", first_name=user["first_name"], reset_url=url)
+        mail.send(email, "password_reset", first_name=greeting_name(user), reset_url=url)
     # The same answer whether or not the account exists: no enumeration.
     return Response.json({"message": "If an account exists for this email, a reset link is on its way."}, 202)
 
 
 def reset(req) -> Response:
-    body = validation.only(req.json(), {"token", "new_password"})
+    body = validation.only(req.json(), {"token", "new_password", "revoke_tokens"})
     token = validation.string(body, "token", max_len=200)
     new = passwords.validate(body.get("new_password"), "new_password")
+    revoke_tokens = bool(validation.boolean(body, "revoke_tokens"))
     # Deleting the row as we read it makes the link single-use even under races.
     row = db.collection("reset_tokens").find_one_and_delete({"hash": sha256_hex(token)})
     if not row or row["expires_at"] < datetime.now(UTC):
         raise bad_request("invalid_reset_token", "This reset link is invalid or has expired. Ask for a new one.", field="token")
-    user = _set_password(row["user_id"], new)
+    user = _set_password(row["user_id"], new, None, revoke_tokens)
     if user is None:
         raise bad_request("invalid_reset_token", "This reset link is invalid or has expired. Ask for a new one.", field="token")
-    mail.send(user["email"], "password_changed", prefs=user.get("notifications"), first_name=user["first_name"])
+    _tell(user, False, revoke_tokens)
     return Response.empty()

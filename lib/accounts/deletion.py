@@ -9,7 +9,7 @@ source, status and time; the image URL, token id and failure text go.
 Contact messages sent while signed in are kept for support (§1.6) with name, email and
 user_id removed; signed-out ones carry an unverified email, so they are not the account's.
 Payments not yet paid are closed, so a Checkout left open can't pay into an erased account.
-The `signup_bonuses` record (a SHA-256 of the email, lib/accounts/signup.py) stays: the free
+The `signup_bonuses` record (a SHA-256 of the canonical email, lib/accounts/normalize.py) stays: the free
 credits are granted once per address, however often it is deleted and registered again.
 All of it happens in one transaction; Stripe and the request log follow, best effort.
 """
@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from bson import ObjectId
 
 from lib import config, contact, db, passwords, ratelimit, sessions, validation
-from lib.accounts import credentials, login
+from lib.accounts import credentials, email_change, login, throttle, twofactor, verification
 from lib.errors import ApiError
 from lib.http import Response, load_user
 
@@ -49,7 +49,10 @@ def erase(user: dict, session=None) -> ObjectId:
         return anon  # a concurrent request erased it already: nothing is left to do
     c("tokens").delete_many({"user_id": uid}, session=session)
     c("reset_tokens").delete_many({"user_id": uid}, session=session)
-    c("ledger").update_many({"user_id": uid, "kind": "use"}, {"$unset": {"image_url": "", "token_id": "", "failure": ""}}, session=session)
+    c("email_links").delete_many({"user_id": uid}, session=session)
+    c("idempotency_keys").delete_many({"user_id": uid}, session=session)
+    c("ledger").update_many({"user_id": uid, "kind": "use"}, {"$unset": {"image_url": "", "token_id": "", "token_name": "", "failure": ""}},
+                              session=session)
     c("ledger").update_many({"user_id": uid}, {"$set": {"user_id": anon}}, session=session)
     # A Checkout tab left open could still be paid (pending, or failed and retried with another card).
     # `closed` tells the webhook's fulfilment to refuse it: there is no account left to credit.
@@ -70,7 +73,7 @@ def erase(user: dict, session=None) -> ObjectId:
     return anon
 
 
-def _forget_outside(user: dict, req) -> None:
+def forget_outside(user: dict, req) -> None:
     """The parts that cannot share the transaction: each failure is logged, never raised."""
     try:
         # Counters keyed (hashed) by this email or account. The sign-in counter also holds an IP:
@@ -79,8 +82,12 @@ def _forget_outside(user: dict, req) -> None:
         keys = [(f"login:{user['email']}:{req.client_ip}", login.FAILURE_WINDOW), (f"delete-account:{user['_id']}", ATTEMPT_WINDOW),
                 (contact.mail_counter_key(user["email"]), contact.MAIL_WINDOW),
                 (credentials.reset_mail_key(user["email"]), credentials.RESET_MAIL_WINDOW),
-                (credentials.password_change_key(user["_id"]), credentials.CHANGE_ATTEMPT_WINDOW)]
-        ids = [ratelimit.window_id(key, seconds, now) for key, seconds in keys]
+                (credentials.password_change_key(user["_id"]), credentials.CHANGE_ATTEMPT_WINDOW),
+                (twofactor.code_attempt_key(user["_id"]), twofactor.CODE_ATTEMPT_WINDOW),
+                (email_change.attempt_key(user["_id"]), email_change.ATTEMPT_WINDOW),
+                (email_change.mail_key(user["_id"]), email_change.MAIL_WINDOW),
+                (verification.resend_key(user["_id"]), verification.RESEND_WINDOW)]
+        ids = [ratelimit.window_id(key, seconds, now) for key, seconds in keys] + [throttle.key(user["email"])]
         db.collection("ratelimits").delete_many({"_id": {"$in": ids}})
         db.collection("request_log").update_many({"user_id": user["_id"]}, {"$unset": {"user_id": ""}})
     except Exception:
@@ -103,6 +110,6 @@ def delete_account(req) -> Response:
     _check_password(req, user)
     db.transaction(lambda s: erase(user, session=s))
     log.info("account %s deleted", user["_id"])
-    _forget_outside(user, req)
+    forget_outside(user, req)
     req.caller = None  # this request's own log row must not name the account it just erased
     return Response.empty().set_cookie(sessions.clearing_cookie())

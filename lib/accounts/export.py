@@ -14,7 +14,8 @@ from lib.http import Response, load_user
 from lib.http.response import dumps
 
 FORMAT_VERSION = 1
-PROFILE_FIELDS = ("first_name", "last_name", "email", "company", "role", "credits", "stripe_customer_id", "disabled", "created_at", "updated_at")
+PROFILE_FIELDS = ("first_name", "last_name", "email", "company", "role", "credits", "stripe_customer_id", "disabled", "created_at", "updated_at",
+                  "email_verified", "email_verified_at", "age_confirmed_at")
 TOKEN_FIELDS = ("name", "prefix", "created_at", "last_used_at", "active")
 # admin_id on adjustment rows is left out: it identifies the administrator, not the person.
 LEDGER_FIELDS = ("kind", "delta", "balance_after", "created_at", "model", "source", "credits", "status", "token_id",
@@ -37,6 +38,7 @@ def collect(user: dict) -> dict:
     uid = user["_id"]
     profile = _pick(user, PROFILE_FIELDS)
     profile["notifications"] = {**DEFAULT_NOTIFICATIONS, **user.get("notifications", {})}
+    profile["object_to_analytics"] = bool(user.get("object_to_analytics"))
     tokens = db.collection("tokens").find({"user_id": uid}, {f: 1 for f in TOKEN_FIELDS}).sort("created_at", 1)
     ledger = db.collection("ledger").find({"user_id": uid}, {f: 1 for f in LEDGER_FIELDS}).sort([("created_at", 1), ("_id", 1)])
     payments = db.collection("payments").find({"user_id": uid}, {f: 1 for f in PAYMENT_FIELDS}).sort("created_at", 1)

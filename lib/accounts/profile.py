@@ -17,13 +17,15 @@ def get(req) -> dict:
 
 
 def update(req) -> dict:
-    body = validation.only(req.json(), {"first_name", "last_name", "company", "notifications"})
+    body = validation.only(req.json(), {"first_name", "last_name", "company", "notifications", "object_to_analytics"})
     changes = {}
     for name, limit in (("first_name", 80), ("last_name", 80)):
         if name in body:
-            changes[name] = validation.string(body, name, max_len=limit)
+            changes[name] = validation.person_text(body, name, max_len=limit)
     if "company" in body:
-        changes["company"] = validation.string(body, "company", max_len=120, min_len=0, required=False) or ""
+        changes["company"] = validation.person_text(body, "company", max_len=120, min_len=0, required=False) or ""
+    if "object_to_analytics" in body:  # the right to object (policy §8): usage left out of admin stats
+        changes["object_to_analytics"] = validation.boolean(body, "object_to_analytics", required=True)
     if "notifications" in body:
         prefs = body["notifications"]
         if not isinstance(prefs, dict):

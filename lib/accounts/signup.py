@@ -1,4 +1,4 @@
-"""POST /api/auth/register: a new account with the free credits, signed in at once."""
+"""POST /api/auth/register: a new account, signed in at once; the free credits come when its email is verified."""
 
 from __future__ import annotations
 
@@ -7,24 +7,25 @@ from datetime import UTC, datetime
 
 from pymongo.errors import DuplicateKeyError
 
-from lib import config, credits, db, mail, passwords, ratelimit, sessions, validation
-from lib.accounts import DEFAULT_NOTIFICATIONS, public_view
-from lib.digest import sha256_hex
-from lib.errors import conflict
+from lib import config, credits, passwords, ratelimit, sessions, validation
+from lib.accounts import DEFAULT_NOTIFICATIONS, public_view, verification
+from lib.errors import bad_request, conflict
 from lib.http import Response
 
 log = logging.getLogger("nexuspoint.accounts")
-FIELDS = frozenset({"first_name", "last_name", "email", "password", "company"})
+FIELDS = frozenset({"first_name", "last_name", "email", "password", "company", "age_confirmed"})
 
 
 def register(req) -> Response:
     ratelimit.enforce(f"register:{req.client_ip}", 20, 3600, "Too many sign-ups from this address. Try again in an hour.")
     body = validation.only(req.json(), FIELDS)
-    first = validation.string(body, "first_name", max_len=80)
-    last = validation.string(body, "last_name", max_len=80)
+    first = validation.person_text(body, "first_name", max_len=80)
+    last = validation.person_text(body, "last_name", max_len=80)
     email = validation.email(body)
-    company = validation.string(body, "company", max_len=120, required=False, min_len=0) or ""
+    company = validation.person_text(body, "company", max_len=120, required=False, min_len=0) or ""
     password = passwords.validate(body.get("password"))
+    if validation.boolean(body, "age_confirmed") is not True:  # privacy policy §9: no accounts for under-16s
+        raise bad_request("age_not_confirmed", "Confirm that you are 16 or older to create an account.", field="age_confirmed")
     settings = config.settings()
     now = datetime.now(UTC)
     now = now.replace(microsecond=now.microsecond // 1000 * 1000)  # what MongoDB keeps, so /me says the same
@@ -33,33 +34,18 @@ def register(req) -> Response:
         "password_hash": passwords.hash_password(password),
         "role": "admin" if email in settings.admin_emails else "user",
         "notifications": dict(DEFAULT_NOTIFICATIONS),
-        "stripe_customer_id": None, "session_version": 0, "disabled": False,
+        "stripe_customer_id": None, "sessions": [], "disabled": False,
+        "email_verified": False, "age_confirmed_at": now,
         "created_at": now, "updated_at": now,
     }
-
-    def open_account(session):
-        # The free credits come once per address: deleting the account and registering again gets none.
-        # The record outlives the account and holds only a one-way hash (privacy policy §6).
-        first_time = db.collection("signup_bonuses").update_one(
-            {"_id": bonus_key(email)}, {"$setOnInsert": {"granted_at": now}}, upsert=True, session=session,
-        ).upserted_id is not None
-        # Same transaction: if the email is taken, the bonus record is not written either.
-        return credits.open_account(user, settings.signup_credits if first_time else 0, session=session)
-
     try:
-        user = db.transaction(open_account)
+        # No credits yet: lib.accounts.verification grants them (once per address) when the link is followed.
+        user = credits.open_account(user, 0)
     except DuplicateKeyError:
         raise conflict("email_taken", "An account with this email already exists. Sign in instead.", field="email") from None
     _create_stripe_customer(user)
-    credits_line = (f"It holds {user['credits']} free credits to try all eight vision models." if user["credits"]
-                    else "The free credits come once per email address; buy a pack to start.")
-    mail.send(email, "welcome", prefs=user["notifications"], first_name=first, credits_line=credits_line)
-    return Response.json({"user": public_view(user)}, 201).set_cookie(sessions.cookie_for(user))
-
-
-def bonus_key(email: str) -> str:
-    """The `signup_bonuses` id of an address: SHA-256 of it lower-cased, never the address itself."""
-    return sha256_hex(email.strip().lower())
+    verification.send_signup_link(user)
+    return Response.json({"user": public_view(user)}, 201).set_cookie(sessions.start(user, req))
 
 
 def _create_stripe_customer(user: dict) -> None:

@@ -30,6 +30,11 @@ def _revenue(start, end) -> dict[str, dict]:
     return {r["_id"]: r for r in rows}
 
 
+def _objecting_users() -> list:
+    """Who used the right to object (policy §8): their usage stays out of platform-wide figures."""
+    return [u["_id"] for u in db.collection("users").find({"object_to_analytics": True}, {"_id": 1})]
+
+
 def platform(days: int) -> dict:
     start, end = usage.window(days)
     keys = usage.day_keys(start, days)
@@ -42,6 +47,10 @@ def platform(days: int) -> dict:
         gross, refunded = row.get("gross_cents", 0), row.get("refunded_cents", 0)
         revenue_daily.append({"date": key, "payments": row.get("payments", 0), "gross_cents": gross, "refunded_cents": refunded, "net_cents": gross - refunded})
     totals = {k: sum(d[k] for d in revenue_daily) for k in ("payments", "gross_cents", "refunded_cents", "net_cents")}
+    usage_match = {"kind": "use", "created_at": {"$gte": start, "$lt": end}, **usage.NOT_TEST}
+    objecting = _objecting_users()
+    if objecting:
+        usage_match["user_id"] = {"$nin": objecting}
     return {
         "days": days, "from": keys[0], "to": keys[-1],
         "users": {
@@ -50,7 +59,7 @@ def platform(days: int) -> dict:
             "new_daily": [{"date": k, "count": new.get(k, 0)} for k in keys],
         },
         "revenue": {"currency": "usd", "daily": revenue_daily, "totals": totals},
-        "usage": usage.summarise({"kind": "use", "created_at": {"$gte": start, "$lt": end}, **usage.NOT_TEST}, start, days, [("created_at", 1)]),
+        "usage": usage.summarise(usage_match, start, days, [("created_at", 1)]),
     }
 
 

@@ -44,7 +44,7 @@ def search(req) -> dict:
     return {**info, "q": q, "users": [summary_view(u) for u in rows]}
 
 
-def _target(req) -> dict:
+def target_of(req) -> dict:
     uid = validation.object_id(req.query.get("id"), "user")
     user = db.collection("users").find_one({"_id": uid})
     if user is None:
@@ -78,7 +78,7 @@ def detail_of(user: dict) -> dict:
 
 def detail(req) -> dict:
     """GET /api/admin/users/<id>"""
-    return detail_of(_target(req))
+    return detail_of(target_of(req))
 
 
 def _access(user: dict) -> dict:
@@ -99,7 +99,7 @@ def update(req) -> dict:
     if not changes:
         raise bad_request("missing_field", "Send 'role' and/or 'disabled'.")
     admin = load_user(req)
-    target = _target(req)
+    target = target_of(req)
     if target["_id"] == admin["_id"] and (changes.get("disabled") or changes.get("role") == "user"):
         raise conflict("cannot_change_self", "You can't disable or demote your own account; ask another administrator.")
 
@@ -111,7 +111,7 @@ def update(req) -> dict:
             return before
         update = {"$set": {**changes, "updated_at": datetime.now(UTC)}}
         if changes.get("disabled") and not before.get("disabled"):
-            update["$inc"] = {"session_version": 1}  # ends every session of theirs at once
+            update["$set"]["sessions"] = []  # ends every session of theirs at once
         after = db.collection("users").find_one_and_update({"_id": target["_id"]}, update, return_document=ReturnDocument.AFTER, session=session)
         audit.record(admin, "user.update", target["_id"], _access(before), _access(after), session=session)
         return after

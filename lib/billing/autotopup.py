@@ -101,7 +101,11 @@ def turn_off(req) -> Response:
 
 def detach_card(user: dict) -> bool:
     """Remove the saved card from the Stripe customer (turning off, account deletion). Never raises."""
-    method = (user.get("auto_topup") or {}).get("payment_method_id")
+    return detach((user.get("auto_topup") or {}).get("payment_method_id"), user["_id"])
+
+
+def detach(method: str | None, user_id) -> bool:
+    """Detach PaymentMethod `method` from its Stripe customer; False if there was none to detach. Never raises."""
     if not method or not config.settings().stripe_enabled:
         return False  # the local stand-in's card lives and dies with the user document
     import stripe
@@ -112,24 +116,33 @@ def detach_card(user: dict) -> bool:
         stripe_api.client().v1.payment_methods.detach(method)
     except stripe.StripeError as exc:
         if not stripe_api.is_missing(exc):
-            log.warning("card %s of user %s could not be detached; detach it in the Stripe Dashboard", method, user["_id"], exc_info=True)
+            log.warning("card %s of user %s could not be detached; detach it in the Stripe Dashboard", method, user_id, exc_info=True)
         return False
     return True
 
 
-def activate(payment: dict, session) -> None:
+def activate(payment: dict, session) -> str | None:
     """The Checkout that saves the card was paid and its card is known: switch auto top-up on, once.
 
     Called by the webhook (inside its transaction) after each event about such a
     payment; the charge brings the PaymentMethod, the session the success, in any order.
+    If auto top-up was turned off (or set up again with another Checkout) before
+    this one was paid, Stripe has attached a card nobody wants: returns its id
+    for the webhook to detach after the commit. Otherwise None.
     """
     current = db.collection("payments").find_one({"_id": payment["_id"]}, {"status": 1, "payment_method_id": 1}, session=session)
     if not current or current.get("status") != "succeeded" or not current.get("payment_method_id"):
-        return
-    db.collection("users").update_one(
+        return None
+    method = current["payment_method_id"]
+    switched = db.collection("users").update_one(
         {"_id": payment["user_id"], "auto_topup.setup_payment_id": payment["_id"], "auto_topup.enabled": True},
-        {"$set": {"auto_topup.payment_method_id": current["payment_method_id"], "auto_topup.active": True,
+        {"$set": {"auto_topup.payment_method_id": method, "auto_topup.active": True,
                   "auto_topup.setup_payment_id": None, "auto_topup.failures": 0, "auto_topup.paused_at": None,
                   "updated_at": datetime.now(UTC)}},
         session=session,
     )
+    if switched.modified_count:
+        return None
+    # Only the later of the charge and the session finds both the success and the card, so one event asks.
+    in_use = db.collection("users").count_documents({"_id": payment["user_id"], "auto_topup.payment_method_id": method}, session=session)
+    return None if in_use else method

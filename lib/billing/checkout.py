@@ -19,6 +19,7 @@ from bson import ObjectId
 
 from lib import config, db, ratelimit, validation
 from lib.billing import packs
+from lib.caller import require_verified
 from lib.errors import not_found
 from lib.http import load_user
 
@@ -94,6 +95,7 @@ def _local_session() -> tuple[str, str]:
 
 def start(user: dict, pack: dict, *, save_card: bool = False, invoice: bool = False) -> tuple[ObjectId, str]:
     """Open a Checkout Session for `pack` and record its pending payment; returns (payment id, url)."""
+    require_verified(user)  # buying credits (a pack or the auto top-up card) needs a proven address
     ratelimit.enforce(f"checkout:{user['_id']}", CHECKOUTS_PER_HOUR, 3600, "Too many checkouts started in the last hour. Try again later.")
     payment_id = ObjectId()
     if config.settings().stripe_enabled:

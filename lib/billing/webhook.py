@@ -25,17 +25,26 @@ from lib.errors import bad_request
 log = logging.getLogger("nexuspoint.billing")
 
 
-def _after_success(payment: dict | None, s) -> None:
-    """What a paid payment does besides the credits: save the card of auto top-up, end a top-up in flight."""
+def _card_saved(payment: dict, s):
+    """Switch auto top-up on with the card; a card saved after auto top-up was turned off is detached after the commit."""
+    orphan = autotopup.activate(payment, s)
+    return (lambda: autotopup.detach(orphan, payment["user_id"])) if orphan else None
+
+
+def _after_success(payment: dict | None, s) -> list:
+    """What a paid payment does besides the credits: save the card of auto top-up, end a top-up in flight.
+
+    Returns what `receive` does after the commit: the payment (its confirmation mail) and any callable."""
     if payment is None:
-        return
+        return []
     if payment.get("purpose") == checkout.SAVE_CARD:
-        autotopup.activate(payment, s)
-    elif payment.get("purpose") == topups.KIND:
+        return [payment, _card_saved(payment, s)]
+    if payment.get("purpose") == topups.KIND:
         topups.release(payment, s, failed=False)
+    return [payment]
 
 
-def _session_completed(obj: dict, s) -> dict | None:
+def _session_completed(obj: dict, s) -> list | None:
     payment = f.find(s, session_id=obj.get("id"))
     if payment is None:
         return None
@@ -43,18 +52,14 @@ def _session_completed(obj: dict, s) -> dict | None:
     if obj.get("amount_total") not in (None, payment["amount_cents"]):
         log.error("session %s: Stripe charged %s cents, the pack costs %s", obj.get("id"), obj.get("amount_total"), payment["amount_cents"])
     if obj.get("payment_status") == "paid":
-        succeeded = f.succeed(payment, details, s)
-        _after_success(succeeded, s)
-        return succeeded
+        return _after_success(f.succeed(payment, details, s), s)
     f.note(payment, details, s)  # "unpaid": a delayed method (bank debit) is still processing
     return None
 
 
-def _session_paid(obj: dict, s) -> dict | None:
+def _session_paid(obj: dict, s) -> list:
     payment = f.find(s, session_id=obj.get("id"))
-    succeeded = f.succeed(payment, f.facts(obj.get("payment_intent")), s) if payment else None
-    _after_success(succeeded, s)
-    return succeeded
+    return _after_success(f.succeed(payment, f.facts(obj.get("payment_intent")), s) if payment else None, s)
 
 
 def _session_failed(obj: dict, s) -> None:
@@ -82,30 +87,24 @@ def _intent_failed(obj: dict, s):
     return lambda: _failure_mail(payment, code, failures)
 
 
-def _intent_succeeded(obj: dict, s) -> dict | None:
+def _intent_succeeded(obj: dict, s) -> list | None:
     # Checkout's payments are fulfilled by the session's events; an off-session top-up has no session.
     payment = f.find(s, payment_intent_id=obj.get("id"), metadata=obj.get("metadata"))
     if not payment or payment.get("purpose") != topups.KIND:
         return None
-    succeeded = f.succeed(payment, f.facts(obj.get("id")), s)
-    _after_success(succeeded, s)
-    return succeeded
+    return _after_success(f.succeed(payment, f.facts(obj.get("id")), s), s)
 
 
-def _charge_succeeded(obj: dict, s) -> dict | None:
+def _charge_succeeded(obj: dict, s) -> list | None:
     # Only the charge carries the card's brand, last 4 digits and expiry, the receipt and the card's PaymentMethod.
     payment = f.find(s, payment_intent_id=obj.get("payment_intent"), metadata=obj.get("metadata"))
     if not payment:
         return None
     details = f.facts(obj.get("payment_intent"), f.card_of(obj), receipt_url=obj.get("receipt_url"), payment_method_id=obj.get("payment_method"))
     if payment.get("purpose") == topups.KIND:
-        succeeded = f.succeed(payment, details, s)
-        _after_success(succeeded, s)
-        return succeeded
+        return _after_success(f.succeed(payment, details, s), s)
     f.note(payment, details, s)
-    if payment.get("purpose") == checkout.SAVE_CARD:
-        autotopup.activate(payment, s)
-    return None
+    return [_card_saved(payment, s)] if payment.get("purpose") == checkout.SAVE_CARD else None
 
 
 def _invoice_paid(obj: dict, s) -> None:
@@ -233,9 +232,10 @@ def receive(req) -> dict:
         outcome = _process(event, obj, handler)
     except DuplicateKeyError:
         return {"received": True, "duplicate": True}
-    if callable(outcome):  # mail decided inside the transaction, sent after its commit
-        outcome()
-    # No receipt for a pack refunded or charged back before the success arrived.
-    elif outcome is not None and not outcome.get("refunded_cents") and not outcome.get("disputed_at"):
-        _confirm(outcome)
+    for after in outcome if isinstance(outcome, list) else [outcome]:
+        if callable(after):  # decided inside the transaction (a mail, a card to detach), done after its commit
+            after()
+        # No receipt for a pack refunded or charged back before the success arrived.
+        elif after is not None and not after.get("refunded_cents") and not after.get("disputed_at"):
+            _confirm(after)
     return {"received": True}

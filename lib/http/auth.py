@@ -9,6 +9,7 @@ from __future__ import annotations
 from bson import ObjectId
 from bson.errors import InvalidId
 
+from lib import config
 from lib.caller import SESSION_EXPIRED, Caller, current_user, load_user
 from lib.errors import ApiError, forbidden, unauthorized
 from lib.http.security import check_csrf
@@ -37,7 +38,7 @@ def _session_caller(req) -> Caller | None:
         user_id = ObjectId(claims["sub"])
     except InvalidId:
         raise unauthorized(SESSION_EXPIRED, "session_invalid") from None
-    return Caller(user_id=user_id, source="dashboard", session_version=claims["sv"])
+    return Caller(user_id=user_id, source="dashboard", session_hash=sessions.fingerprint(claims["sid"]))
 
 
 def resolve(req, mode: str | None) -> Caller | None:
@@ -77,4 +78,8 @@ def require_admin(req) -> dict:
     user = load_user(req)
     if user.get("role") != "admin":
         raise forbidden("forbidden", "This page is for administrators only.")
+    if config.settings().production and not user.get("two_factor"):
+        # Locally the admin page shows a banner instead, so development needs no authenticator app.
+        raise forbidden("admin_2fa_required",
+                        "Administrators must turn on two-factor sign-in first: Dashboard → Settings → Two-factor sign-in.")
     return user

@@ -38,15 +38,34 @@ def _origin_of(req) -> str:
     return origin  # "null" or empty
 
 
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def _origin_key(url: str) -> tuple[str, str, int] | None:
+    """(scheme, host, port) of a URL, the default port filled in; None if it has no usable origin."""
+    try:
+        parts = urlsplit(url.strip())
+        scheme, host, port = parts.scheme.lower(), (parts.hostname or "").lower(), parts.port
+    except ValueError:  # a malformed port
+        return None
+    if scheme not in DEFAULT_PORTS or not host:
+        return None
+    return scheme, host, port or DEFAULT_PORTS[scheme]
+
+
 def _is_own_origin(req, origin: str) -> bool:
-    netloc = urlsplit(origin).netloc.lower()
-    if not netloc:
+    """The full origin — scheme, host and port — is SITE_URL's, or the host this request was sent to
+    (with the scheme the proxy says it used, else SITE_URL's): http://site is not https://site."""
+    key = _origin_key(origin)
+    if key is None:
         return False
-    own = {urlsplit(config.settings().site_url).netloc.lower()}
-    host = (req.header("x-forwarded-host") or req.header("host")).split(",")[0].strip().lower()
+    site = config.settings().site_url
+    own = {_origin_key(site)}
+    host = (req.header("x-forwarded-host") or req.header("host")).split(",")[0].strip()
     if host:
-        own.add(host)
-    return netloc in own
+        scheme = req.header("x-forwarded-proto").split(",")[0].strip() or urlsplit(site).scheme
+        own.add(_origin_key(f"{scheme}://{host}"))
+    return key in own
 
 
 def check_csrf(req, cookie_authenticated: bool) -> None:

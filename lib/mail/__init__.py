@@ -21,7 +21,13 @@ log = logging.getLogger("nexuspoint.mail")
 TEMPLATES = Path(__file__).parent / "templates"
 # category -> the preference that must be on for it to go out (None: always sent)
 CATEGORY_PREF = {"essential": None, "email": "email", "security": "security_alerts", "usage": "usage_alerts", "marketing": "marketing"}
-URL = re.compile(r"https?://[^\s<>\"]+")
+URL = re.compile(r"https?://[^\s<>\"\ue000\ue001]+")
+SLOT = re.compile(r"\ue000(\d+)\ue001")  # a context value kept out of the HTML's links (private-use marks)
+
+
+def _is_link(name: str) -> bool:
+    """Only our own links become <a>: `site_url` and values named `*_url`; never user text."""
+    return name == "site_url" or name.endswith("_url")
 
 
 def render(template: str, **context) -> tuple[str, str, str, str]:
@@ -33,8 +39,13 @@ def render(template: str, **context) -> tuple[str, str, str, str]:
     # One line whatever a user put in their name: a CR/LF must never start a header of its own.
     subject = " ".join(Template(fields["Subject"]).safe_substitute(context).split())
     text = Template(body).safe_substitute(context).strip() + "\n"
-    escaped = html.escape(text)
+    # The HTML part links the template's URLs, with every other value put in afterwards as plain text,
+    # so a name like "verify at https://evil.example" never becomes a link.
+    values = [str(v) for v in context.values()]
+    slotted = {k: (v if _is_link(k) else f"\ue000{i}\ue001") for i, (k, v) in enumerate(context.items())}
+    escaped = html.escape(Template(body).safe_substitute(slotted).strip() + "\n")
     linked = URL.sub(lambda m: f'<a href="{m.group(0)}">{m.group(0)}</a>', escaped)
+    linked = SLOT.sub(lambda m: html.escape(values[int(m.group(1))]), linked)
     paragraphs = "".join(f"<p>{p.replace(chr(10), '<br>')}</p>" for p in linked.split("\n\n") if p.strip())
     return subject, fields.get("Category", "essential"), text, f"<!doctype html><html><body>{paragraphs}</body></html>"
 

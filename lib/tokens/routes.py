@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from pymongo import ReturnDocument
 
 from lib import db, mail, validation
-from lib.caller import load_user
+from lib.caller import load_user, require_verified
 from lib.errors import bad_request, conflict, not_found
 from lib.tokens import fields, periods
 from lib.tokens.check import PREFIXES, digest
@@ -55,6 +55,7 @@ def create_for(req) -> dict:
     settings = {"models": fields.models(body), "credit_limit": fields.credit_limit(body),
                 **fields.expiry_fields(fields.expires_at(body, now), now, mode)}
     user = load_user(req)
+    require_verified(user)
     raw_token = PREFIXES[mode] + secrets.token_urlsafe(32)
     token = {
         "user_id": user["_id"], "name": name, "hash": digest(raw_token), "prefix": raw_token[:DISPLAY_PREFIX_LENGTH], "mode": mode,

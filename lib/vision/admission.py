@@ -1,5 +1,6 @@
-"""What is refused before the charge: shapes a model can't take, results that could not be sent back,
-and whatever the backend itself checks first (a local fetch of the image URL, SentiSight's languages).
+"""What is settled before the charge: shapes a model can't take (refused), a background removal too
+large to send back (scaled down, lib/vision/cutout.py), and whatever the backend itself checks first
+(a local fetch of the image URL, SentiSight's languages).
 """
 
 from __future__ import annotations
@@ -7,7 +8,7 @@ from __future__ import annotations
 import logging
 
 from lib.errors import ApiError
-from lib.vision import catalog
+from lib.vision import catalog, cutout
 from lib.vision.types import ImageInput, VisionError
 
 log = logging.getLogger("nexuspoint.vision")
@@ -15,11 +16,6 @@ log = logging.getLogger("nexuspoint.vision")
 # Text recognition resizes to a fixed side and fails on a sliver (a 1x4000 PNG): beyond 50:1 there
 # is no line of text to read anyway.
 MAX_ASPECT = {"text-recognition": 50}
-# Vercel caps a response at 4.5 MB. A cut-out PNG is at most 4 bytes a pixel (RGBA that zlib can't
-# shrink), and base64 in JSON adds a third: images whose worst case would not fit are refused.
-RESPONSE_LIMIT = 4_500_000
-ENVELOPE_BYTES = 2_000  # the JSON around the image, generously
-MAX_CUTOUT_PIXELS = {"png": (RESPONSE_LIMIT - ENVELOPE_BYTES) // 4, "json": (RESPONSE_LIMIT - ENVELOPE_BYTES) * 3 // 4 // 4}
 
 
 def admit(backend, model: catalog.Model, image: ImageInput, options: dict, *, as_png: bool) -> tuple[ImageInput, dict]:
@@ -31,11 +27,13 @@ def admit(backend, model: catalog.Model, image: ImageInput, options: dict, *, as
         except VisionError as exc:
             log.info("vision %s refused before the charge: %s %s", model.slug, exc.code, exc.detail)
             raise ApiError(exc.status, exc.code, f"{exc.message} You were not charged.") from None
-    check_shape(model, image, as_png=as_png)
+    check_shape(model, image)
+    if model.output == "image":
+        image = cutout.fit(image, as_png=as_png)
     return image, options
 
 
-def check_shape(model: catalog.Model, image: ImageInput, *, as_png: bool) -> None:
+def check_shape(model: catalog.Model, image: ImageInput) -> None:
     if not (image.width and image.height):
         return  # a URL SentiSight fetches: its size is known only to SentiSight
     long_side, short_side = max(image.width, image.height), min(image.width, image.height)
@@ -44,12 +42,3 @@ def check_shape(model: catalog.Model, image: ImageInput, *, as_png: bool) -> Non
         raise ApiError(422, "unsupported_image_shape",
                        f"{model.name} can't read a {image.width}x{image.height} image: the long side may be at most {limit} times the short one. "
                        "Crop it to the text or pad it. You were not charged.", width=image.width, height=image.height)
-    if model.output == "image":
-        fmt = "png" if as_png else "json"
-        budget = MAX_CUTOUT_PIXELS[fmt]
-        if image.width * image.height > budget:
-            how = "as a PNG" if as_png else "as JSON (add ?format=png for a larger one)"
-            raise ApiError(413, "image_too_many_pixels",
-                           f"The cut-out of a {image.width}x{image.height} image might not fit the 4.5 MB response limit {how}: "
-                           f"send at most {budget / 1_000_000:.2f} megapixels. You were not charged.",
-                           width=image.width, height=image.height, limit_pixels=budget)

@@ -46,7 +46,7 @@ def selected():
 
 
 def availability() -> dict[str, dict]:
-    """Per model slug: {"backend", "available", "engine", "reason"}."""
+    """Per model slug: {"backend", "available", "engine", "licence", "reason"} (licence: of local weights, else None)."""
     return _statuses(*selected())
 
 
@@ -55,7 +55,8 @@ def _statuses(name: str, backend, reason: str | None) -> dict[str, dict]:
     out = {}
     for slug in catalog.MODELS:
         status = statuses.get(slug) or {"available": False, "engine": None, "reason": reason or "not offered by this backend"}
-        out[slug] = {"backend": name, "available": bool(status.get("available")), "engine": status.get("engine"), "reason": status.get("reason")}
+        out[slug] = {"backend": name, "available": bool(status.get("available")), "engine": status.get("engine"),
+                     "licence": status.get("licence"), "reason": status.get("reason")}
     return out
 
 

@@ -21,7 +21,9 @@ from lib import credits
 from lib.errors import ApiError, bad_request, rate_limited
 from lib.http import Response
 from lib.vision import catalog
+from lib.vision import options as vision_options
 from lib.vision.sentisight import COCO_SKELETON
+from lib.vision.textlines import text_result
 from lib.vision.types import ImageInput
 
 ENGINE = "sandbox"
@@ -65,8 +67,8 @@ def _errors(model: catalog.Model) -> dict:
 ERROR_CODES = tuple(_errors(catalog.get("general-classification")))
 
 
-def run(req, model: catalog.Model, image: ImageInput, as_png: bool, include_raw: bool) -> Response:
-    """The sandbox answer to a validated call of a test token."""
+def run(req, model: catalog.Model, image: ImageInput, options: dict, as_png: bool, include_raw: bool) -> Response:
+    """The sandbox answer to a validated call of a test token; its options apply as on a live call."""
     caller = req.caller
     req.response_headers.update({"X-Sandbox": "true", "X-Credits-Charged": "0"})
     log = {"model": model.slug, "token_id": caller.token_id, "token_name": caller.token_name, "request_id": req.id, "image_url": image.url}
@@ -84,6 +86,7 @@ def run(req, model: catalog.Model, image: ImageInput, as_png: bool, include_raw:
     width, height = (image.width, image.height) if image.data else URL_FRAME
     seed = hashlib.sha256(image.data or image.url.encode()).digest()
     results, png = _results(model, seed, width, height)
+    results = vision_options.apply(model, results, options)
     if as_png:
         return Response(png, content_type="image/png")
     body = {
@@ -129,9 +132,9 @@ def _results(model: catalog.Model, seed: bytes, width: int, height: int) -> tupl
             objects.append(found)
         return {"objects": sorted(objects, key=lambda o: -o["score"])}, None
     if model.output == "text":
-        lines = [{"text": text, "score": _score(seed, i, 0.85, 0.99), "polygon": _corners(_box(frac, width, height))}
+        words = [{"text": text, "score": _score(seed, i, 0.85, 0.99), "polygon": _corners(_box(frac, width, height))}
                  for i, (text, frac) in enumerate(TEXT_LINES)]
-        return {"text": "\n".join(line["text"] for line in lines), "lines": lines}, None
+        return text_result(words), None  # words, lines and text, as a live answer has them
     if model.output == "keypoints":
         keypoints = [{"name": name, "x": round(x * width, 1), "y": round(y * height, 1), "score": _score(seed, i, 0.7, 0.99)}
                      for i, (name, (x, y)) in enumerate(POSE.items())]

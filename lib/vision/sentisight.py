@@ -23,7 +23,7 @@ import certifi
 import urllib3
 
 from lib import config
-from lib.vision import catalog
+from lib.vision import catalog, cutout
 from lib.vision.sentisight_langs import easyocr_code
 from lib.vision.textlines import text_result
 from lib.vision.types import BadImage, ImageInput, Prediction, UpstreamError, UpstreamTimeout
@@ -34,6 +34,9 @@ MAX_RESPONSE_BYTES = 32 * 1024 * 1024  # a background-removal PNG in base64 is t
 CHUNK_BYTES = 64 * 1024
 UNREACHABLE = "The vision service SentiSight.ai is unreachable right now. You were not charged; try again in a moment."
 TIMED_OUT = "The vision service SentiSight.ai took too long to answer. You were not charged; try again in a moment."
+# The only option SentiSight itself takes; min_confidence and max_results are applied to its answer
+# here (lib/vision/options.py), on the 0-1 scores, never sent as parameters it doesn't document.
+SENT_OPTIONS = ("lang",)
 FAILED = "The vision service SentiSight.ai could not process this image. You were not charged; try again in a moment."
 
 # urllib3 straight, not requests: a cold vision function imports ~25 ms less
@@ -73,7 +76,11 @@ def predict(slug: str, image: ImageInput, options: dict) -> Prediction:
     except ShapeError as exc:
         log.error("SentiSight %s answered an unexpected shape: %s", model.sentisight_name, exc)
         raise UpstreamError(FAILED, detail=f"unexpected shape: {exc}") from None
-    return Prediction(results=results, raw=raw, png=png, engine=ENGINE)
+    prediction = Prediction(results=results, raw=raw, png=png, engine=ENGINE)
+    if png and len(png) > cutout.MAX_PNG_BYTES:  # an image URL only SentiSight fetched, of a size nobody checked
+        prediction.png, (width, height) = cutout.shrink_png(png)
+        prediction.extra.update(width=width, height=height)
+    return prediction
 
 
 class _DeadlinePassed(Exception):
@@ -82,7 +89,7 @@ class _DeadlinePassed(Exception):
 
 def _call(model: catalog.Model, image: ImageInput, options: dict):
     settings = config.settings()
-    params = {name: options[name] for name in model.options if name in options}
+    params = {name: options[name] for name in SENT_OPTIONS if name in options}
     url = f"{settings.sentisight_base_url}/pm-predict/{model.sentisight_name}" + (f"?{urlencode(params)}" if params else "")
     headers = {"X-Auth-token": settings.sentisight_api_token, "Accept": "application/json", "Accept-Encoding": "gzip, deflate"}
     if image.data is not None:

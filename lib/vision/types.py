@@ -19,7 +19,8 @@ pixels of the submitted image):
   ``{"people": [{"score", "keypoints": [{"name", "x", "y", "score"}]}],
      "skeleton": [["left_shoulder", "right_shoulder"], ...]}``
 - ``image`` (background removal): the backend returns PNG bytes in
-  ``Prediction.png``; the pipeline turns them into ``{"image": "data:..."}``.
+  ``Prediction.png``; the pipeline turns them into ``{"image": "data:..."}``. A large
+  input was scaled down first (lib/vision/cutout.py): the PNG has the size ``image`` gives.
 """
 
 from __future__ import annotations

@@ -56,8 +56,8 @@ function settle(status, text, { redirectOn401 }) {
   throw new ApiError(status, body);
 }
 
-export async function api(path, { method = "GET", body, redirectOn401 = true } = {}) {
-  const init = { method, headers: { Accept: "application/json" }, credentials: "same-origin" };
+export async function api(path, { method = "GET", body, headers = {}, redirectOn401 = true } = {}) {
+  const init = { method, headers: { Accept: "application/json", ...headers }, credentials: "same-origin" };
   if (body !== undefined) {
     init.body = JSON.stringify(body);
     init.headers["Content-Type"] = "application/json";
@@ -71,8 +71,7 @@ export async function api(path, { method = "GET", body, redirectOn401 = true } =
   return settle(response.status, await response.text(), { redirectOn401 });
 }
 
-// A file download (the body as a Blob), with the same error handling.
-export async function download(path) {
+async function fetchFile(path) {
   let response;
   try {
     response = await fetch(path, { credentials: "same-origin" });
@@ -80,15 +79,33 @@ export async function download(path) {
     throw new ApiError(0);
   }
   if (!response.ok) return settle(response.status, await response.text(), { redirectOn401: true });
-  return response.blob();
+  return response;
+}
+
+// A file download (the body as a Blob), with the same error handling.
+export async function download(path) {
+  return (await fetchFile(path)).blob();
+}
+
+// A download served in pages (each names the next in `Link: <url>; rel="next"`): every page's text, in order.
+export async function downloadPages(path) {
+  const pages = [];
+  for (let url = path; url;) {
+    const response = await fetchFile(url);
+    pages.push(await response.text());
+    const next = /<([^>]+)>;\s*rel="next"/.exec(response.headers.get("Link") || "");
+    url = next ? next[1] : null;
+  }
+  return pages;
 }
 
 // fetch() reports no upload progress, so uploads go through XMLHttpRequest.
-export function upload(path, formData, { onProgress, onUploaded } = {}) {
+export function upload(path, formData, { headers = {}, onProgress, onUploaded } = {}) {
   return new Promise((resolve, reject) => {
     const xhr = new XMLHttpRequest();
     xhr.open("POST", path);
     xhr.setRequestHeader("Accept", "application/json");
+    for (const [name, value] of Object.entries(headers)) xhr.setRequestHeader(name, value);
     xhr.upload.onprogress = (event) => {
       if (event.lengthComputable && onProgress) onProgress(event.loaded / event.total);
     };

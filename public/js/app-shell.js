@@ -9,8 +9,8 @@ import { signOut } from "./session.js";
 const LOW_BALANCE = 10;
 
 // sections: {name: {title, load: () => import(...)}}; a module exports mount(element, app)
-// and may return {show()} to refresh each time the section is shown again.
-export async function startApp({ base, sections, defaultSection, allowed = () => true }) {
+// and may return {show()} to refresh each time the section is shown again. signedIn(user) runs once who is known.
+export async function startApp({ base, sections, defaultSection, allowed = () => true, signedIn = () => {} }) {
   const mounted = new Map();
   const balance = $("#balance-value");
 
@@ -57,6 +57,7 @@ export async function startApp({ base, sections, defaultSection, allowed = () =>
 
   await app.refreshUser();
   $("#user-name").textContent = `${app.user.first_name} ${app.user.last_name}`;
+  signedIn(app.user);
   $("#sign-out").addEventListener("click", () => signOut("/"));
   if (!allowed(app.user)) {
     document.body.classList.add("not-allowed");

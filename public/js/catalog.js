@@ -15,7 +15,7 @@ export function outputWords(output) {
   return OUTPUT_WORDS[output] || "";
 }
 
-// [{slug, name, cost, output, description, options, backend, available, engine, reason}]
+// [{slug, name, cost, output, description, options, option_specs, backend, available, engine, licence, reason}]
 export async function loadModels() {
   return (await api("/api/vision/models", { redirectOn401: false })).models;
 }

@@ -1,10 +1,36 @@
-// Ready-to-paste calls of one model in curl, Python (requests) and JavaScript (fetch).
+// Ready-to-paste calls of one model in curl, the Python client, Python (requests) and JavaScript (fetch).
 
 const TOKEN = "np_live_YOUR_TOKEN";
 
-export function samples(baseUrl, slug) {
+// What the Python client's typed result offers for each output kind (clients/python/src/nexuspoint/results.py).
+const CLIENT_READS = {
+  labels: `print(result.top.label, result.top.score)`,
+  boxes: `for found in result.objects:
+    print(found.label, found.score, found.box)`,
+  polygons: `for found in result.objects:
+    print(found.label, found.score, len(found.polygon), "points")`,
+  text: `print(result.text)`,
+  keypoints: `for person in result.people:
+    print(person.score, [(k.name, k.x, k.y) for k in person.keypoints])`,
+  image: `result.save("cutout.png")  # the PNG with a transparent background`,
+};
+
+export function samples(baseUrl, slug, output) {
   const url = `${baseUrl}/api/vision/${slug}`;
   return {
+    client: `# pip install ./clients/python   (the official client, from the NexusPoint repository)
+from nexuspoint import Client, APIError
+
+client = Client(api_key="${TOKEN}", base_url="${baseUrl}")
+try:
+    result = client.${slug.replaceAll("-", "_")}("photo.jpg")  # a path, bytes, a file or an https:// URL
+except APIError as error:
+    raise SystemExit(f"{error.code}: {error.message}")
+${CLIENT_READS[output] || "print(result.results)"}
+print(result.credits_charged, "charged,", result.credits_remaining, "credits left")
+
+# A whole folder from the shell, with a progress bar; a second run skips what is done:
+#   nexuspoint predict ${slug} photos/ -j 8 -o results.jsonl`,
     curl: `curl -X POST ${url} \\
   -H "Authorization: Bearer ${TOKEN}" \\
   -F "image=@photo.jpg"

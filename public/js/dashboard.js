@@ -1,4 +1,5 @@
 import { startApp } from "./app-shell.js";
+import { showBanners } from "./dashboard/banners.js";
 
 startApp({
   base: "/dashboard",
@@ -10,4 +11,4 @@ startApp({
     billing: { title: "Billing", load: () => import("./dashboard/billing.js") },
     settings: { title: "Settings", load: () => import("./dashboard/settings.js") },
   },
-});
+}).then(showBanners);

@@ -6,7 +6,7 @@ import { credits } from "./format.js";
 import { loadModels, outputWords } from "./catalog.js";
 import { RESULT_EXAMPLES, samples } from "./code-samples.js";
 
-const LANGUAGES = [["curl", "curl"], ["python", "Python"], ["javascript", "JavaScript"]];
+const LANGUAGES = [["curl", "curl"], ["client", "Python client"], ["python", "Python (requests)"], ["javascript", "JavaScript"]];
 const METHODS = ["get", "post", "put", "patch", "delete"];
 const SECURITY_WORDS = { bearer: "API token", session: "dashboard session" };
 
@@ -56,7 +56,7 @@ async function renderModels() {
     replace(box, models.map((m) => h("div", { class: "card operation stack", id: `model-${m.slug}` },
       h("div", { class: "operation-title" }, h("h3", {}, m.name), h("span", { class: "method post" }, "POST"), h("code", {}, `/api/vision/${m.slug}`)),
       h("p", {}, m.description, " ", h("strong", {}, `${credits(m.cost)} per call.`), ` Answers with ${outputWords(m.output).toLowerCase()}.`),
-      sampleTabs(`sample-${m.slug}`, samples(location.origin, m.slug)),
+      sampleTabs(`sample-${m.slug}`, samples(location.origin, m.slug, m.output)),
       h("details", {}, h("summary", {}, "What ", h("code", {}, "results"), " looks like"),
         h("pre", {}, h("code", {}, JSON.stringify(RESULT_EXAMPLES[m.output], null, 2)))))));
   } catch (error) {

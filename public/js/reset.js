@@ -13,7 +13,7 @@ if (!token) {
 }
 passwordToggles();
 bindForm(form, {
-  submit: ({ new_password }) => api("/api/auth/reset", { method: "POST", body: { token, new_password } }),
+  submit: ({ new_password, revoke_tokens }) => api("/api/auth/reset", { method: "POST", body: { token, new_password, revoke_tokens } }),
   success: () => {
     form.hidden = true;
     $("#reset-done").hidden = false;

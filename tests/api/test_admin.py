@@ -10,6 +10,7 @@ from bson import ObjectId
 
 from lib import credits, db, usage
 from tests.fixtures.accounts import PASSWORD, sign_up
+from tests.fixtures.ledger import record_call
 
 ROUTES = [
     ("GET", "/api/admin/users", None),
@@ -20,6 +21,9 @@ ROUTES = [
     ("GET", "/api/admin/payments", None),
     ("GET", "/api/admin/messages", None),
     ("GET", "/api/admin/audit", None),
+    ("DELETE", "/api/admin/users/{id}", {"reason": "test erasure"}),
+    ("GET", "/api/admin/policy-updates", None),
+    ("POST", "/api/admin/policy-updates", {"effective_date": "2027-01-31", "summary": "Server logs are now kept 60 days."}),
 ]
 TOKEN_VALUE = "np_live_" + "a" * 43
 
@@ -122,9 +126,8 @@ def test_user_detail(admin_client, client, user, monkeypatch):
     credits.adjust(uid, 10, ObjectId(admin_client.user["id"]), "room for 55 calls")
     start = datetime.now(UTC) - timedelta(hours=2)
     for i in range(55):
-        with monkeypatch.context() as m:
-            m.setattr(credits, "_now", lambda i=i: start + timedelta(seconds=i))
-            credits.debit(uid, 1, model="general-classification" if i < 54 else "text-recognition", source="api", token_id=token_id)
+        record_call(uid, 1, model="general-classification" if i < 54 else "text-recognition", source="api", token_id=token_id,
+                    when=start + timedelta(seconds=i))
     db.collection("payments").insert_one({
         "user_id": uid, "session_id": "cs_test_1", "pack_id": "starter", "pack_name": "Starter", "credits": 100,
         "amount_cents": 900, "currency": "usd", "status": "pending", "created_at": start, "updated_at": start,
@@ -167,6 +170,7 @@ def test_disabling_ends_sessions_and_tokens_at_once(admin_client, client, user):
     assert entry["before"] == {"role": "user", "disabled": False} and entry["after"] == {"role": "user", "disabled": True}
 
     assert admin_client.patch(f"/api/admin/users/{user['id']}", json={"disabled": False}).status_code == 200
+    assert client.get("/api/auth/me").status_code == 401  # the sessions ended by disabling stay ended
     assert bearer(client, "/api/account/balance").status_code == 200
     assert client.post("/api/auth/login", json={"email": user["email"], "password": PASSWORD}).status_code == 200
     assert db.collection("audit").count_documents({}) == 2
@@ -309,14 +313,10 @@ def test_stats_match_the_hand_count(admin_client, user, new_client, monkeypatch)
     insert_payment(uid, today, "failed", 900)
     insert_payment(uid, today - timedelta(days=40), "succeeded", 900)
     # Usage: today user 2 (dashboard) + other 3 (api); 2 days ago user 1 failed (refunded); 35 days ago ignored.
-    rows = []
-    for who, when, cost, model, source in [(uid, today, 2, "object-detection", "dashboard"), (other, today, 3, "text-recognition", "api"),
+    for i, (who, when, cost, model, source) in enumerate([(uid, today, 2, "object-detection", "dashboard"), (other, today, 3, "text-recognition", "api"),
                                            (uid, today - timedelta(days=2), 1, "text-recognition", "dashboard"),
-                                           (uid, today - timedelta(days=35), 4, "text-recognition", "api")]:
-        with monkeypatch.context() as m:
-            m.setattr(credits, "_now", lambda when=when: when)
-            rows.append(credits.debit(who, cost, model=model, source=source)[0])
-    credits.refund(rows[2], "timeout")
+                                           (uid, today - timedelta(days=35), 4, "text-recognition", "api")]):
+        record_call(who, cost, model=model, source=source, when=when, failure="timeout" if i == 2 else None)
 
     r = admin_client.get("/api/admin/stats?days=30")
     assert r.status_code == 200, r.text

@@ -35,9 +35,12 @@ def test_the_low_mail_uses_the_persons_threshold(client, user, sentisight):
 
 
 def test_a_second_alert_at_zero(client, user, sentisight):
-    set_balance(user, 11)
+    set_balance(user, 13)
+    post_image(client)  # 13 -> 11: still above 10, no mail
+    assert mails(user, "low_credits") == []
     post_image(client)  # 11 -> 9: the low alert
-    credits.adjust(ObjectId(user["id"]), -7, ObjectId(), "test: spend down to 2")
+    post_image(client)  # 9 -> 7: already below, no second mail
+    credits.adjust(ObjectId(user["id"]), -5, ObjectId(), "test: spend down to 2")
     post_image(client)  # 2 -> 0: the zero alert
     assert len(mails(user, "low_credits")) == 1
     [zero] = mails(user, "zero_credits")
@@ -46,7 +49,8 @@ def test_a_second_alert_at_zero(client, user, sentisight):
 
 def test_both_respect_usage_alerts(client, user, sentisight):
     db.collection("users").update_one({"_id": ObjectId(user["id"])}, {"$set": {"notifications.usage_alerts": False}})
-    set_balance(user, 4)
-    post_image(client)
-    post_image(client)
+    set_balance(user, 11)
+    post_image(client)  # 11 -> 9: crosses 10, silenced
+    credits.adjust(ObjectId(user["id"]), -7, ObjectId(), "test: spend down to 2")
+    post_image(client)  # 2 -> 0: silenced too
     assert mails(user, "low_credits") == [] and mails(user, "zero_credits") == []

@@ -13,15 +13,16 @@ from bson import ObjectId
 
 from lib import db, passwords
 from lib.accounts.__main__ import main as accounts_cli
-from tests.fixtures.accounts import PASSWORD, sign_up
+from tests.fixtures.accounts import PASSWORD, follow_link, sign_up
 
-PUBLIC_FIELDS = {"id", "first_name", "last_name", "email", "company", "role", "credits", "notifications", "created_at"}
+PUBLIC_FIELDS = {"id", "first_name", "last_name", "email", "company", "role", "credits", "notifications", "created_at",
+                 "email_verified", "object_to_analytics", "two_factor_enabled"}
 NEW_PASSWORD = "a brand new secret"
 INJECTIONS = [{"$ne": None}, {"$gt": ""}, {"$regex": ".*"}, ["x"], [], {}, 12345678, True]
 
 
 def registration(**fields) -> dict:
-    return {"first_name": "Ada", "last_name": "Lovelace", "email": "ada@example.com", "password": PASSWORD, **fields}
+    return {"first_name": "Ada", "last_name": "Lovelace", "email": "ada@example.com", "password": PASSWORD, "age_confirmed": True, **fields}
 
 
 def outbox(**query) -> list[dict]:
@@ -67,17 +68,21 @@ class CheckpwSpy:
 
 # --- register ----------------------------------------------------------------------------------
 
-def test_register_creates_a_signed_in_account_with_50_credits(client):
+def test_register_creates_a_signed_in_unverified_account_and_verifying_grants_50_credits(client):
     r = client.post("/api/auth/register", json=registration(company="  Analytical Engines Ltd "))
     assert r.status_code == 201, r.text
     user = r.json()["user"]
     assert set(user) == PUBLIC_FIELDS
     assert user["email"] == "ada@example.com" and user["first_name"] == "Ada" and user["last_name"] == "Lovelace"
-    assert user["company"] == "Analytical Engines Ltd" and user["role"] == "user" and user["credits"] == 50
+    assert user["company"] == "Analytical Engines Ltd" and user["role"] == "user"
+    assert user["credits"] == 0 and user["email_verified"] is False  # registration completes at verification
     assert user["notifications"] == {"email": True, "usage_alerts": True, "security_alerts": True, "marketing": False}
     assert session_cookie(r)
     me = client.get("/api/auth/me")
     assert me.status_code == 200 and me.json()["user"] == user
+    verified = follow_link(client, "ada@example.com")["user"]
+    assert verified == {**user, "credits": 50, "email_verified": True}
+    assert client.get("/api/auth/me").json()["user"] == verified
 
 
 def test_register_grants_the_bonus_through_one_ledger_row(client):
@@ -87,9 +92,10 @@ def test_register_grants_the_bonus_through_one_ledger_row(client):
     assert db.collection("users").find_one({"_id": ObjectId(user["id"])})["credits"] == 50
 
 
-def test_register_sends_the_welcome_mail(client):
+def test_register_sends_the_verification_mail_then_the_welcome_mail(client):
     user = sign_up(client, email="welcome@example.com")
-    [mail] = outbox(to="welcome@example.com")
+    verify, mail = outbox(to="welcome@example.com")
+    assert verify["template"] == "verify_email" and "http://testserver/verify#token=" in verify["text"]
     assert mail["template"] == "welcome" and "Ada" in mail["subject"]
     assert "50 free credits" in mail["text"] and "http://testserver/dashboard" in mail["text"]
     assert user["email"] == "welcome@example.com"
@@ -264,7 +270,7 @@ def test_me_shows_the_account_and_never_the_hash(client, user):
     assert set(me) == PUBLIC_FIELDS
     assert me["id"] == user["id"] and me["credits"] == 50 and me["role"] == "user" and me["company"] == ""
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z", me["created_at"])
-    assert "$2b$" not in r.text and "password" not in r.text and "session_version" not in r.text
+    assert "$2b$" not in r.text and "password" not in r.text and "sessions" not in r.text and "secret" not in r.text
 
 
 def test_me_needs_a_session(anon):
@@ -277,14 +283,13 @@ def test_me_needs_a_session(anon):
 def test_password_change_ends_every_other_session_and_keeps_this_one(client, new_client, user):
     other = new_client()
     assert other.post("/api/auth/login", json={"email": user["email"], "password": PASSWORD}).status_code == 200
-    before = client.cookies["np_session"]
     r = client.post("/api/auth/password", json={"current_password": PASSWORD, "new_password": NEW_PASSWORD})
     assert r.status_code == 204
-    assert session_cookie(r) and client.cookies["np_session"] != before
+    assert not r.cookies  # the same cookie goes on working: its session is the one kept
     assert client.get("/api/auth/me").status_code == 200
     stale = other.get("/api/auth/me")
     assert stale.status_code == 401 and stale.error_code == "session_invalid"
-    assert db.collection("users").find_one({"email": user["email"]})["session_version"] == 1
+    assert len(db.collection("users").find_one({"email": user["email"]})["sessions"]) == 1
     fresh = new_client()
     assert fresh.post("/api/auth/login", json={"email": user["email"], "password": PASSWORD}).status_code == 401
     assert fresh.post("/api/auth/login", json={"email": user["email"], "password": NEW_PASSWORD}).status_code == 200
@@ -301,7 +306,7 @@ def test_password_change_needs_the_current_password(client, user):
     r = client.post("/api/auth/password", json={"current_password": "not the password", "new_password": NEW_PASSWORD})
     assert r.status_code == 400 and r.error_code == "wrong_password" and r.json()["error"]["field"] == "current_password"
     stored = db.collection("users").find_one({"email": user["email"]})
-    assert stored["session_version"] == 0 and passwords.verify(PASSWORD, stored["password_hash"])
+    assert len(stored["sessions"]) == 1 and passwords.verify(PASSWORD, stored["password_hash"])
     assert not outbox(template="password_changed")
 
 
@@ -321,7 +326,7 @@ def test_ten_wrong_current_passwords_block_the_eleventh_even_if_right(client, us
     assert blocked.status_code == 429 and blocked.error_code == "rate_limited"
     assert 0 < int(blocked.headers["retry-after"]) <= 15 * 60
     stored = db.collection("users").find_one({"email": user["email"]})
-    assert stored["session_version"] == 0 and passwords.verify(PASSWORD, stored["password_hash"])
+    assert len(stored["sessions"]) == 1 and passwords.verify(PASSWORD, stored["password_hash"])
 
 
 def test_right_current_passwords_are_not_counted(client, user):
@@ -548,6 +553,7 @@ ANON_ROUTES = {
     "/api/auth/login": {"email": "ada@example.com", "password": PASSWORD},
     "/api/auth/forgot": {"email": "ada@example.com"},
     "/api/auth/reset": {"token": "t" * 43, "new_password": NEW_PASSWORD},
+    "/api/auth/verify": {"token": "t" * 43},
 }
 
 
@@ -556,7 +562,7 @@ def test_objects_and_arrays_in_any_field_are_a_400(client, anon, path):
     sign_up(client, email="ada@example.com")
     anon.post("/api/auth/forgot", json={"email": "ada@example.com"}, ip="198.51.100.99")
     tokens_before = db.collection("reset_tokens").count_documents({})
-    for n, (field, value) in enumerate((f, v) for f in ANON_ROUTES[path] for v in INJECTIONS):
+    for n, (field, value) in enumerate((f, v) for f in ANON_ROUTES[path] for v in INJECTIONS if (f, v) != ("age_confirmed", True)):
         r = anon.post(path, json={**ANON_ROUTES[path], field: value}, ip=f"198.51.100.{n}")
         assert r.status_code == 400, (path, field, value, r.text)
         assert r.json()["error"]["field"] == field, (path, field, value, r.text)

@@ -5,9 +5,10 @@ import threading
 
 import pytest
 
-from lib import credits, db
+from lib import db
 from lib.billing import topups
 from tests.fixtures.accounts import PASSWORD
+from tests.fixtures.ledger import record_call
 
 SETTINGS = {"pack_id": "starter", "threshold": 40, "ceiling_cents": 2000}  # Starter: 100 credits, $9.00
 
@@ -21,7 +22,7 @@ def user_doc(client) -> dict:
 
 
 def spend(client, amount: int) -> None:
-    credits.debit(user_doc(client)["_id"], amount, model="object-detection", source="api")
+    record_call(user_doc(client)["_id"], amount, model="object-detection", source="api")
 
 
 def deliver(stripe_api, webhooks) -> list[str]:
@@ -158,6 +159,28 @@ def test_the_monthly_ceiling_holds_under_concurrency(client, user, stripe_api, w
     assert client.get("/api/billing/auto-topup").json()["auto_topup"]["month_spent_cents"] == 1800
 
 
+def test_a_new_month_starts_the_ceiling_from_zero(client, user, stripe_api, webhooks, saved):
+    db.collection("users").update_one({"_id": user_doc(client)["_id"]}, {"$set": {"auto_topup.month": "2000-01", "auto_topup.month_cents": 2000}})
+    spend(client, 120)
+    assert topups.auto_topup()["charged"] == 1  # last month's $20 does not count against this month
+    assert client.get("/api/billing/auto-topup").json()["auto_topup"]["month_spent_cents"] == 900
+
+
+def test_a_top_up_claimed_before_turning_off_is_never_charged(client, user, stripe_api, webhooks, saved):
+    spend(client, 120)
+    stripe_api.fail_next(2)  # the run that claimed it got no answer from Stripe
+    assert topups.auto_topup()["errors"] == 1
+    attempts = len(stripe_api.requests_to("POST", "/v1/payment_intents"))
+    assert client.delete("/api/billing/auto-topup").status_code == 204
+    db.collection("payments").update_many({"purpose": "auto_topup"}, {"$set": {"charge_lease": topups._now()}})  # the lease ran out
+    topups.auto_topup()
+    assert len(stripe_api.requests_to("POST", "/v1/payment_intents")) == attempts
+    [payment] = db.collection("payments").find({"purpose": "auto_topup"})
+    assert payment["status"] == "failed" and payment["failure"] == "auto top-up turned off"
+    assert outbox("auto_topup_failed") == [] and me(client)["credits"] == 30
+    assert user_doc(client)["auto_topup"]["in_flight"] is None
+
+
 def test_turning_off_detaches_the_card(client, user, stripe_api, saved):
     pm = user_doc(client)["auto_topup"]["payment_method_id"]
     assert client.delete("/api/billing/auto-topup").status_code == 204
@@ -167,6 +190,37 @@ def test_turning_off_detaches_the_card(client, user, stripe_api, saved):
     assert not state["enabled"] and not state["card_saved"]
     spend(client, 140)
     assert topups.auto_topup()["due"] == 0 and not stripe_api.requests_to("POST", "/v1/payment_intents")
+
+
+@pytest.mark.parametrize("order", ["charge first", "session first"])
+def test_turning_off_during_the_setup_checkout_detaches_the_card_it_saves(client, user, stripe_api, webhooks, order):
+    body = client.put("/api/billing/auto-topup", json=SETTINGS).json()
+    assert client.delete("/api/billing/auto-topup").status_code == 204  # in another tab, before paying
+    events = stripe_api.complete_session(body["url"].split("/")[-1].split("#")[0])
+    stripe_api.take_events()
+    for e in events if order == "charge first" else events[::-1]:
+        webhooks.ok(e)
+        webhooks.ok(e)  # a replay asks for nothing more
+    pm = next(e for e in events if e["type"] == "charge.succeeded")["data"]["object"]["payment_method"]
+    assert stripe_api.payment_methods[pm]["customer"] is None
+    assert len(stripe_api.requests_to("POST", f"/v1/payment_methods/{pm}/detach")) == 1
+    assert me(client)["credits"] == 150  # the pack itself was bought
+    state = client.get("/api/billing/auto-topup").json()["auto_topup"]
+    assert not state["enabled"] and not state["active"] and not state["card_saved"] and not state["awaiting_checkout"]
+    spend(client, 140)
+    assert topups.auto_topup()["due"] == 0 and not stripe_api.requests_to("POST", "/v1/payment_intents")
+
+
+def test_the_card_in_use_is_never_detached_by_a_late_copy_of_its_events(client, user, stripe_api, webhooks):
+    body = client.put("/api/billing/auto-topup", json=SETTINGS).json()
+    events = stripe_api.complete_session(body["url"].split("/")[-1].split("#")[0])
+    stripe_api.take_events()
+    for e in events + [{**e, "id": e["id"] + "_copy"} for e in events]:  # the same facts again, under new event ids
+        webhooks.ok(e)
+    [pm] = stripe_api.payment_methods
+    assert stripe_api.payment_methods[pm]["customer"] is not None
+    assert not stripe_api.requests_to("POST", f"/v1/payment_methods/{pm}/detach")
+    assert client.get("/api/billing/auto-topup").json()["auto_topup"]["active"]
 
 
 def test_deleting_the_account_detaches_the_card(client, user, stripe_api, saved):

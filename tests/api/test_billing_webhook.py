@@ -246,7 +246,7 @@ def test_different_events_for_one_session_from_threads_credit_once(client, payme
 
 
 def test_a_crash_during_fulfilment_is_fulfilled_by_stripes_retry(client, payment, webhooks, monkeypatch):
-    real = credits._change
+    real = credits.ledger._change
     calls = []
 
     def crash_once(*args, **kw):
@@ -255,7 +255,7 @@ def test_a_crash_during_fulfilment_is_fulfilled_by_stripes_retry(client, payment
             raise RuntimeError("the function was killed here")
         return real(*args, **kw)
 
-    monkeypatch.setattr(credits, "_change", crash_once)
+    monkeypatch.setattr(credits.ledger, "_change", crash_once)
     e = completed(payment)
     r = webhooks.post(e)
     assert r.status_code == 500  # Stripe will retry

@@ -40,8 +40,8 @@ def test_a_signed_in_sender_is_linked_to_their_account(client, user):
 def test_a_forged_or_stale_cookie_is_ignored_not_trusted(anon, client, user):
     forged = anon.post("/api/contact", json=MESSAGE, headers={"Cookie": f"{sessions.COOKIE_NAME}=not.a.jwt"})
     assert forged.status_code == 201
-    # A cookie from before a password change (older session version) links nothing either.
-    db.collection("users").update_one({"_id": ObjectId(user["id"])}, {"$inc": {"session_version": 1}})
+    # A cookie whose session has ended (signed out elsewhere, password changed) links nothing either.
+    db.collection("users").update_one({"_id": ObjectId(user["id"])}, {"$set": {"sessions": []}})
     assert client.post("/api/contact", json=MESSAGE, ip="198.51.100.9").status_code == 201
     assert db.collection("messages").count_documents({"user_id": {"$exists": True}}) == 0
 

@@ -14,6 +14,7 @@ from bson import ObjectId
 from lib import contact, credits, db, ratelimit
 from lib.accounts import login as login_module
 from tests.fixtures.accounts import PASSWORD, make_admin, sign_up
+from tests.fixtures.ledger import record_call
 
 
 def insert_payment(user_id, status="succeeded", amount_cents=900, pack=("starter", "Starter", 100)) -> dict:
@@ -40,9 +41,8 @@ def person(client, anon, new_client):
     token = client.post("/api/tokens", json={"name": "nightly"}).json()["token"]
     payment = insert_payment(uid)
     credits.grant(uid, 100, "purchase", payment_id=payment["_id"])
-    used, _ = credits.debit(uid, 2, model="general-classification", source="api", token_id=ObjectId(token["id"]), image_url="https://img.example/a.jpg")
-    failed, _ = credits.debit(uid, 3, model="text-recognition", source="dashboard")
-    credits.refund(failed, "upstream timeout")
+    used = record_call(uid, 2, model="general-classification", source="api", token_id=ObjectId(token["id"]), image_url="https://img.example/a.jpg")
+    record_call(uid, 3, model="text-recognition", source="dashboard", failure="upstream timeout")
     assert client.post("/api/contact", json={"name": "Ada L.", "email": "ada.work@example.com", "message": "Invoice please"}).status_code == 201
     assert anon.post("/api/auth/forgot", json={"email": email}).status_code == 202
     assert anon.post("/api/auth/login", json={"email": email, "password": "wrong password!"}).status_code == 401
@@ -252,10 +252,12 @@ def test_free_credits_are_granted_once_per_address_and_recorded_only_as_a_hash(c
 
 def test_a_taken_email_records_no_bonus(client, anon, person):
     before = db.collection("signup_bonuses").count_documents({})
-    r = anon.post("/api/auth/register", json={"first_name": "E", "last_name": "V", "email": person["email"], "password": PASSWORD})
+    r = anon.post("/api/auth/register", json={"first_name": "E", "last_name": "V", "email": person["email"], "password": PASSWORD,
+                                                      "age_confirmed": True})
     assert r.status_code == 409
     db.collection("signup_bonuses").delete_many({})  # as for an account made before bonuses were recorded
-    r = anon.post("/api/auth/register", json={"first_name": "E", "last_name": "V", "email": person["email"], "password": PASSWORD})
+    r = anon.post("/api/auth/register", json={"first_name": "E", "last_name": "V", "email": person["email"], "password": PASSWORD,
+                                                      "age_confirmed": True})
     assert r.status_code == 409
     assert db.collection("signup_bonuses").count_documents({}) == 0 < before  # rolled back with the failed insert
 

@@ -397,6 +397,13 @@ def fake_request(method="POST", **headers):
     {"referer": "https://evil.example/page"},
     {"origin": "http://testserver.evil.example"},
     {"origin": "http://evil.example", "referer": "http://testserver/page"},
+    {"origin": "https://testserver"},  # the right host and port but another scheme: another origin
+    {"origin": "http://testserver:8080"},
+    {"origin": "https://nexuspoint.example", "host": "internal:8080", "x_forwarded_host": "nexuspoint.example", "x_forwarded_proto": "http"},
+    {"origin": "ftp://testserver"},
+    {"origin": "http://testserver:99999"},
+    {"origin": "https://testserver:80"},  # SITE_URL's host and port, another scheme
+    {"origin": "https://127.0.0.1:3000", "host": "127.0.0.1:3000"},  # the host's port, but https where the site is http
 ])
 def test_csrf_refuses_cookie_writes_not_from_our_site(headers):
     with pytest.raises(ApiError) as caught:
@@ -409,7 +416,9 @@ def test_csrf_refuses_cookie_writes_not_from_our_site(headers):
     {"referer": f"{SITE}/dashboard/tokens"},
     {"origin": "null", "referer": f"{SITE}/dashboard"},
     {"origin": "http://127.0.0.1:3000", "host": "127.0.0.1:3000"},
-    {"origin": "https://nexuspoint.example", "host": "internal:8080", "x_forwarded_host": "nexuspoint.example"},
+    {"origin": "https://nexuspoint.example", "host": "internal:8080", "x_forwarded_host": "nexuspoint.example", "x_forwarded_proto": "https"},
+    {"origin": "http://testserver:80"},  # the default port, spelled out
+    {"origin": "HTTP://TestServer"},
 ])
 def test_csrf_accepts_cookie_writes_from_our_site(headers):
     check_csrf(fake_request(**headers), cookie_authenticated=True)
@@ -437,10 +446,13 @@ def test_unauthenticated_route_refuses_a_foreign_origin(database):
 
 @pytest.fixture
 def signed_in(database):
-    """A user document and a session cookie for it."""
-    user = {"_id": ObjectId(), "email": "csrf@example.com", "name": "Ada", "session_version": 0, "credits": 0}
+    """A user document with one recorded session, and its cookie."""
+    sid = "s" * 43
+    now = datetime.now(UTC)
+    record = {"hash": sessions.fingerprint(sid), "id": "0123456789abcdef", "started_at": now, "last_seen_at": now}
+    user = {"_id": ObjectId(), "email": "csrf@example.com", "name": "Ada", "sessions": [record], "credits": 0}
     database.users.insert_one(user)
-    return {"Cookie": f"{sessions.COOKIE_NAME}={sessions.issue(user)}"}
+    return {"Cookie": f"{sessions.COOKIE_NAME}={sessions.issue(user['_id'], sid)}"}
 
 
 def test_session_route_refuses_a_cookie_write_from_elsewhere(signed_in):

@@ -19,8 +19,9 @@ ALL_OFF = {"email": False, "usage_alerts": False, "security_alerts": False, "mar
 ALL_ON = {"email": True, "usage_alerts": True, "security_alerts": True, "marketing": True}
 TEMPLATES = {
     "welcome": {"first_name": "Ada", "credits_line": "It holds 50 free credits."},
-    "password_changed": {"first_name": "Ada"},
+    "password_changed": {"first_name": "Ada", "sessions_line": "Every session was signed out.", "tokens_line": "Your API tokens were kept."},
     "password_reset": {"first_name": "Ada", "reset_url": "http://testserver/reset?token=abc_DEF-123"},
+    "two_factor_changed": {"first_name": "Ada", "state": "on", "ip": "192.0.2.1", "what_it_means": "Codes are needed."},
 }
 
 
@@ -145,10 +146,10 @@ def test_a_failing_outbox_is_logged_and_does_not_fail_the_request(client, monkey
 
     monkeypatch.setattr(mail, "_send_outbox", broken)
     with caplog.at_level(logging.ERROR, logger="nexuspoint.mail"):
-        user = sign_up(client, email="quiet@example.com")
-    assert user["credits"] == 50 and client.get("/api/auth/me").status_code == 200
+        user = sign_up(client, email="quiet@example.com", verify=False)
+    assert user["email"] == "quiet@example.com" and client.get("/api/auth/me").status_code == 200
     [record] = [r for r in caplog.records if r.name == "nexuspoint.mail"]
-    assert record.levelno == logging.ERROR and record.exc_info and "welcome" in record.getMessage()
+    assert record.levelno == logging.ERROR and record.exc_info and "verify_email" in record.getMessage()
 
 
 def test_an_unknown_template_is_a_logged_false_not_an_exception(database, caplog):
@@ -179,12 +180,15 @@ def verify_sender():
     boto3.client("ses", region_name="eu-west-1").verify_email_identity(EmailAddress=SENDER)
 
 
-def test_ses_sends_the_welcome_mail_with_text_and_html(client, ses):
+def test_ses_sends_the_verification_then_the_welcome_mail_with_text_and_html(client, ses):
     backend, params = ses
     verify_sender()
-    user = sign_up(client, email="ses@example.com")
-    assert user["credits"] == 50
-    [message] = backend.sent_messages
+    sign_up(client, email="ses@example.com", verify=False)
+    [verification] = backend.sent_messages
+    token = re.search(r"http://testserver/verify#token=([A-Za-z0-9_\-]+)", verification.body).group(1)
+    assert client.post("/api/auth/verify", json={"token": token}).json()["user"]["credits"] == 50
+    params.pop(0)
+    message = backend.sent_messages[1]
     assert message.destinations["ToAddresses"] == ["ses@example.com"]
     assert message.subject == "Welcome to NexusPoint, Ada" and SENDER in message.source
     assert "http://testserver/dashboard" in message.body
@@ -210,8 +214,9 @@ def test_ses_carries_the_reset_link(client, anon, user, ses):
 def test_an_ses_failure_never_fails_the_request_and_is_logged(client, ses, caplog):
     backend, _ = ses  # the sender is not verified: SES answers MessageRejected
     with caplog.at_level(logging.ERROR, logger="nexuspoint.mail"):
-        r = client.post("/api/auth/register", json={"first_name": "Ada", "last_name": "L", "email": "fail@example.com", "password": PASSWORD})
-    assert r.status_code == 201 and r.json()["user"]["credits"] == 50
+        r = client.post("/api/auth/register", json={"first_name": "Ada", "last_name": "L", "email": "fail@example.com", "password": PASSWORD,
+                                                    "age_confirmed": True})
+    assert r.status_code == 201 and r.json()["user"]["email"] == "fail@example.com"
     assert client.get("/api/auth/me").status_code == 200
     assert backend.sent_messages == [] and not outbox()
     [record] = [r for r in caplog.records if r.name == "nexuspoint.mail"]
@@ -232,7 +237,7 @@ def test_an_ses_failure_during_reset_still_answers_202(client, anon, user, ses, 
 def test_plaintext_passwords_never_enter_a_mail(client, anon, ses):
     backend, params = ses
     verify_sender()
-    sign_up(client, email="secret@example.com", password="Mail-Canary-Password-1")
+    sign_up(client, email="secret@example.com", password="Mail-Canary-Password-1", verify=False)
     client.post("/api/auth/password", json={"current_password": "Mail-Canary-Password-1", "new_password": "Mail-Canary-Password-2"})
     assert len(params) == 2
     assert "Mail-Canary" not in repr(params) and "Mail-Canary" not in repr([vars(m) for m in backend.sent_messages])

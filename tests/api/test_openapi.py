@@ -52,3 +52,27 @@ def test_spec_is_valid_openapi_31():
 @pytest.mark.parametrize("scheme", ["bearer", "session"])
 def test_both_security_schemes_are_declared(scheme):
     assert scheme in SPEC["components"]["securitySchemes"]
+
+
+@pytest.mark.parametrize("slug", ["object-detection", "text-recognition", "background-removal"])
+def test_each_model_lists_its_own_options_everywhere_they_are_read(slug):
+    from lib.vision import catalog, options
+
+    specs = options.described(catalog.get(slug))
+    post = SPEC["paths"][f"/api/vision/{slug}"]["post"]
+    in_query = {p["name"]: p["schema"] for p in post["parameters"] if p["in"] == "query" and p["name"] not in ("format", "raw")}
+    content = post["requestBody"]["content"]
+    in_form = {k: v for k, v in content["multipart/form-data"]["schema"]["properties"].items() if k != "image"}
+    in_json = {k: v for k, v in content["application/json"]["schema"]["properties"].items() if k not in ("url", "base64")}
+    assert in_query == in_form == in_json == specs
+    assert ("min_confidence" in specs) == (slug == "object-detection") and ("lang" in specs) == (slug == "text-recognition")
+
+
+def test_vision_calls_document_the_idempotency_key_and_its_errors():
+    for slug in ("object-detection", "background-removal"):
+        post = SPEC["paths"][f"/api/vision/{slug}"]["post"]
+        [header] = [p for p in post["parameters"] if p["in"] == "header"]
+        assert header["name"] == "Idempotency-Key" and header["schema"]["maxLength"] == 255
+        assert {"409", "422", "402"} <= set(post["responses"]) and "idempotency_key_reused" in post["description"]
+    codes = SPEC["components"]["schemas"]["Error"]["properties"]["error"]["properties"]["code"]["enum"]
+    assert {"idempotency_key_in_use", "idempotency_key_reused", "invalid_idempotency_key", "token_credit_limit"} <= set(codes)

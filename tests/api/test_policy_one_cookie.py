@@ -1,8 +1,8 @@
 """Privacy policy §1.5: "a single essential cookie for authentication".
 
-One whole journey through the real app (pages, sign-up, sign-in, the dashboard's
-calls, a vision call, tokens, a checkout paid on the local stand-in, sign-out),
-every response recorded: no response sets any cookie but `np_session`, and the
+One whole journey through the real app (pages, sign-up with its verification link,
+sign-in, the dashboard's calls, a vision call, tokens, a checkout paid on the local
+stand-in, sign-out), every response recorded: no response sets any cookie but `np_session`, and the
 journey does set (and clear) that one, so the check is not vacuous.
 """
 
@@ -18,7 +18,7 @@ from local import checkout_standin
 from local.router import Router
 from local.routes import local_apps
 from tests.client import Client
-from tests.fixtures.accounts import PASSWORD
+from tests.fixtures.accounts import PASSWORD, sign_up
 from tests.fixtures.stripe import SESSION_ID
 from tests.fixtures.vision_calls import IMAGE_URL, noisy_image
 
@@ -28,7 +28,8 @@ PAGES = ("/", "/signup", "/login", "/dashboard", "/dashboard/billing", "/dashboa
 DASHBOARD_CALLS = ("/api/auth/me", "/api/account/balance", "/api/account/profile", "/api/account/alerts",
                    "/api/account/usage", "/api/account/usage/calls", "/api/account/usage/export?from=2026-01-01&to=2026-01-31", "/api/account/export",
                    "/api/billing/packs", "/api/billing/transactions", "/api/billing/auto-topup", "/api/tokens",
-                   "/api/vision/models", "/api/health")
+                   "/api/account/sessions", "/api/account/two-factor", "/api/account/notices", "/api/vision/models",
+                   "/api/health")
 
 
 class Recorder(Client):
@@ -72,8 +73,7 @@ def test_a_whole_journey_sets_no_cookie_but_the_session(journey):
     for page in PAGES:
         browser.get(page)
     email = "journey@example.com"
-    r = browser.post("/api/auth/register", json={"first_name": "Ada", "last_name": "Lovelace", "email": email, "password": PASSWORD})
-    assert r.status_code == 201, r.text
+    sign_up(browser, email)  # registers, then follows the mailed verification link
     assert browser.post("/api/auth/logout").status_code == 204
     assert browser.post("/api/auth/login", json={"email": email, "password": PASSWORD}).status_code == 200
     for path in (*PAGES[:6], *DASHBOARD_CALLS):

@@ -24,11 +24,11 @@ from tests.fixtures.vision_calls import CALL_KINDS, IMAGE_URL
 REQUEST_LOG_FIELDS = frozenset({"_id", "request_id", "ip", "method", "path", "status", "user_agent", "referrer",
                                 "duration_ms", "created_at", "user_id"})
 USAGE_ROW_FIELDS = frozenset({"_id", "user_id", "kind", "model", "source", "credits", "status", "delta", "balance_after",
-                              "created_at"})
+                              "created_at", "request_id", "latency_ms"})
 EXTRA_FIELDS = {  # kind of call -> (request log, usage row)
     "dashboard upload": (frozenset(), frozenset()),
-    "api upload": (frozenset({"token_id"}), frozenset({"token_id"})),
-    "api url": (frozenset({"token_id"}), frozenset({"token_id", "image_url"})),  # §1.3: the URL of an API URL call
+    "api upload": (frozenset({"token_id"}), frozenset({"token_id", "token_name"})),
+    "api url": (frozenset({"token_id"}), frozenset({"token_id", "token_name", "image_url"})),  # §1.3: the URL of an API URL call
 }
 MAX_ROW_BYTES = 512  # BSON; today's rows are 190-280 bytes, an image or a result is far more
 MAX_STRING_CHARS = 64  # the longest string the test sends is the image URL (38 characters)

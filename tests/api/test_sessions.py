@@ -1,8 +1,9 @@
-"""The session: an HS256 JWT for 7 days in the np_session cookie; what ends it; CSRF; admin checks."""
+"""The session: an HS256 JWT for 7 days in the np_session cookie, recorded on the user; what ends it; CSRF; admin checks."""
 
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import time
 
@@ -10,7 +11,7 @@ import jwt
 import pytest
 from bson import ObjectId
 
-from lib import db, sessions
+from lib import db, passwords, sessions
 from lib.http import endpoint
 from tests.client import Client
 from tests.fixtures.accounts import PASSWORD, sign_up
@@ -46,9 +47,14 @@ def me_with(client: Client, token: str):
     return client.get("/api/auth/me")
 
 
-def claims_for(user: dict, **changes) -> dict:
+def sid_of(client: Client) -> str:
+    """The session id inside the client's genuine cookie (recorded on the user when it signed in)."""
+    return jwt.decode(client.cookies["np_session"], SECRET, algorithms=["HS256"])["sid"]
+
+
+def claims_for(user: dict, sid: str, **changes) -> dict:
     now = int(time.time())
-    return {"sub": user["id"], "iat": now, "exp": now + WEEK, "sv": 0, **changes}
+    return {"sub": user["id"], "sid": sid, "iat": now, "exp": now + WEEK, **changes}
 
 
 # --- the cookie ---------------------------------------------------------------------------------
@@ -56,7 +62,8 @@ def claims_for(user: dict, **changes) -> dict:
 @pytest.mark.parametrize("how", ["register", "login"])
 def test_the_session_cookie(client, anon, how):
     if how == "register":
-        r = client.post("/api/auth/register", json={"first_name": "A", "last_name": "B", "email": "c@example.com", "password": PASSWORD})
+        r = client.post("/api/auth/register", json={"first_name": "A", "last_name": "B", "email": "c@example.com", "password": PASSWORD,
+                                                       "age_confirmed": True})
     else:
         sign_up(anon, email="c@example.com")
         r = client.post("/api/auth/login", json={"email": "c@example.com", "password": PASSWORD})
@@ -79,46 +86,56 @@ def test_the_cookie_is_secure_in_production(client, anon, settings):
     assert "secure" in attributes(cookie_of(out)) and attributes(cookie_of(out))["max-age"] == "0"
 
 
-def test_the_token_is_hs256_with_sub_iat_exp_7_days_and_session_version(client, user):
+def test_the_token_is_hs256_with_sub_iat_exp_7_days_and_a_session_id_kept_only_hashed(client, user):
     token = client.cookies["np_session"]
     assert jwt.get_unverified_header(token)["alg"] == "HS256"
     claims = jwt.decode(token, SECRET, algorithms=["HS256"])
-    assert set(claims) == {"sub", "iat", "exp", "sv"}
-    assert claims["sub"] == user["id"] and claims["sv"] == 0
+    assert set(claims) == {"sub", "iat", "exp", "sid"}
+    assert claims["sub"] == user["id"] and len(claims["sid"]) >= 40
     assert claims["exp"] - claims["iat"] == WEEK and abs(claims["iat"] - time.time()) < 60
+    [record] = db.collection("users").find_one({"_id": ObjectId(user["id"])})["sessions"]
+    assert record["hash"] == hashlib.sha256(claims["sid"].encode()).hexdigest()
+    assert claims["sid"] not in str(db.collection("users").find_one({"_id": ObjectId(user["id"])}))
 
 
 # --- what is not a session ----------------------------------------------------------------------
 
-def test_a_well_formed_token_works(client, anon, user):
-    assert me_with(anon, jwt.encode(claims_for(user), SECRET, algorithm="HS256")).status_code == 200
+def test_a_well_formed_token_of_a_recorded_session_works(client, anon, user):
+    assert me_with(anon, jwt.encode(claims_for(user, sid_of(client)), SECRET, algorithm="HS256")).status_code == 200
 
 
 @pytest.mark.filterwarnings("ignore::jwt.warnings.InsecureKeyLengthWarning")  # HS512 with our 48-byte key, on purpose
 @pytest.mark.parametrize("case", [
     "alg_none", "alg_none_unsigned_original", "hs512_same_secret", "hs384_same_secret", "other_key", "expired",
-    "tampered_payload", "tampered_signature", "unknown_user", "not_an_object_id", "missing_sv", "missing_exp",
-    "sv_not_int", "garbage", "empty_segments",
+    "tampered_payload", "tampered_signature", "unknown_user", "not_an_object_id", "missing_sid", "missing_exp",
+    "sid_not_str", "unrecorded_sid", "another_users_sid", "before_session_ids", "pending_login_token", "garbage", "empty_segments",
 ])
 def test_forged_expired_or_malformed_tokens_are_401(client, anon, user, new_client, case):
     other = new_client()
     victim = sign_up(other, email="victim@example.com")
     good = client.cookies["np_session"]
+    sid = sid_of(client)
     head, body, sig = good.split(".")
+    now = int(time.time())
     token = {
-        "alg_none": f"{b64({'alg': 'none', 'typ': 'JWT'})}.{b64(claims_for(victim))}.",
+        "alg_none": f"{b64({'alg': 'none', 'typ': 'JWT'})}.{b64(claims_for(victim, sid_of(other)))}.",
         "alg_none_unsigned_original": f"{b64({'alg': 'none', 'typ': 'JWT'})}.{body}.",
-        "hs512_same_secret": jwt.encode(claims_for(user), SECRET, algorithm="HS512"),
-        "hs384_same_secret": jwt.encode(claims_for(user), SECRET, algorithm="HS384"),
-        "other_key": jwt.encode(claims_for(user), "another-secret-" + "y" * 32, algorithm="HS256"),
-        "expired": sessions.issue({"_id": ObjectId(user["id"]), "session_version": 0}, now=time.time() - WEEK - 5),
-        "tampered_payload": f"{head}.{b64(claims_for(victim))}.{sig}",
+        "hs512_same_secret": jwt.encode(claims_for(user, sid), SECRET, algorithm="HS512"),
+        "hs384_same_secret": jwt.encode(claims_for(user, sid), SECRET, algorithm="HS384"),
+        "other_key": jwt.encode(claims_for(user, sid), "another-secret-" + "y" * 32, algorithm="HS256"),
+        "expired": sessions.issue(ObjectId(user["id"]), sid, now=time.time() - WEEK - 5),
+        "tampered_payload": f"{head}.{b64(claims_for(victim, sid_of(other)))}.{sig}",
         "tampered_signature": f"{head}.{body}.{sig[:-2]}{'AA' if sig[-2:] != 'AA' else 'BB'}",
-        "unknown_user": jwt.encode(claims_for(user, sub=str(ObjectId())), SECRET, algorithm="HS256"),
-        "not_an_object_id": jwt.encode(claims_for(user, sub="admin"), SECRET, algorithm="HS256"),
-        "missing_sv": jwt.encode({k: v for k, v in claims_for(user).items() if k != "sv"}, SECRET, algorithm="HS256"),
-        "missing_exp": jwt.encode({k: v for k, v in claims_for(user).items() if k != "exp"}, SECRET, algorithm="HS256"),
-        "sv_not_int": jwt.encode(claims_for(user, sv="0"), SECRET, algorithm="HS256"),
+        "unknown_user": jwt.encode(claims_for(user, sid, sub=str(ObjectId())), SECRET, algorithm="HS256"),
+        "not_an_object_id": jwt.encode(claims_for(user, sid, sub="admin"), SECRET, algorithm="HS256"),
+        "missing_sid": jwt.encode({k: v for k, v in claims_for(user, sid).items() if k != "sid"}, SECRET, algorithm="HS256"),
+        "missing_exp": jwt.encode({k: v for k, v in claims_for(user, sid).items() if k != "exp"}, SECRET, algorithm="HS256"),
+        "sid_not_str": jwt.encode(claims_for(user, 12345), SECRET, algorithm="HS256"),
+        "unrecorded_sid": jwt.encode(claims_for(user, "a" * 43), SECRET, algorithm="HS256"),
+        "another_users_sid": jwt.encode(claims_for(user, sid_of(other)), SECRET, algorithm="HS256"),
+        # The cookie every account held before sessions were recorded: it signs nobody in any more.
+        "before_session_ids": jwt.encode({"sub": user["id"], "iat": now, "exp": now + WEEK, "sv": 0}, SECRET, algorithm="HS256"),
+        "pending_login_token": jwt.encode({**claims_for(user, sid), "purpose": "2fa-login", "ph": "x"}, SECRET, algorithm="HS256"),
         "garbage": "not-a-jwt",
         "empty_segments": "..",
     }[case]
@@ -134,8 +151,8 @@ def test_a_disabled_account_loses_its_session_at_once(client, user):
     assert client.get("/api/account/profile").status_code == 401
 
 
-def test_a_bumped_session_version_ends_the_session(client, user):
-    db.collection("users").update_one({"_id": ObjectId(user["id"])}, {"$inc": {"session_version": 1}})
+def test_a_removed_session_record_ends_the_session(client, user):
+    db.collection("users").update_one({"_id": ObjectId(user["id"])}, {"$set": {"sessions": []}})
     r = client.get("/api/auth/me")
     assert r.status_code == 401 and r.error_code == "session_invalid"
 
@@ -146,7 +163,7 @@ def test_a_deleted_account_loses_its_session(client, user):
     assert client.get("/api/auth/me").status_code == 401
 
 
-@pytest.mark.parametrize("case", ["current", "none", "garbage", "other_key", "not_an_object_id", "unknown_user", "stale_version", "disabled"])
+@pytest.mark.parametrize("case", ["current", "none", "garbage", "other_key", "not_an_object_id", "unknown_user", "ended", "disabled"])
 def test_optional_user_is_the_user_of_a_current_cookie_and_otherwise_none(client, user, case):
     """The one session check for routes open to all (contact): same verdict as load_user, but never a 401."""
     from types import SimpleNamespace
@@ -154,18 +171,19 @@ def test_optional_user_is_the_user_of_a_current_cookie_and_otherwise_none(client
     from lib.http.auth import optional_user  # imported here: it is what this test is about
 
     good = client.cookies["np_session"]
+    sid = sid_of(client)
     cookies = {
         "current": {"np_session": good},
         "none": {},
         "garbage": {"np_session": "not-a-jwt"},
-        "other_key": {"np_session": jwt.encode(claims_for(user), "another-secret-" + "y" * 32, algorithm="HS256")},
-        "not_an_object_id": {"np_session": jwt.encode(claims_for(user, sub="admin"), SECRET, algorithm="HS256")},
-        "unknown_user": {"np_session": jwt.encode(claims_for(user, sub=str(ObjectId())), SECRET, algorithm="HS256")},
-        "stale_version": {"np_session": good},
+        "other_key": {"np_session": jwt.encode(claims_for(user, sid), "another-secret-" + "y" * 32, algorithm="HS256")},
+        "not_an_object_id": {"np_session": jwt.encode(claims_for(user, sid, sub="admin"), SECRET, algorithm="HS256")},
+        "unknown_user": {"np_session": jwt.encode(claims_for(user, sid, sub=str(ObjectId())), SECRET, algorithm="HS256")},
+        "ended": {"np_session": good},
         "disabled": {"np_session": good},
     }[case]
-    if case == "stale_version":
-        db.collection("users").update_one({"_id": ObjectId(user["id"])}, {"$inc": {"session_version": 1}})
+    if case == "ended":
+        db.collection("users").update_one({"_id": ObjectId(user["id"])}, {"$set": {"sessions": []}})
     if case == "disabled":
         db.collection("users").update_one({"_id": ObjectId(user["id"])}, {"$set": {"disabled": True}})
     found = optional_user(SimpleNamespace(cookies=cookies))
@@ -200,7 +218,7 @@ def test_cookie_writes_without_our_origin_are_403(client, user, write, origin, h
     r = write(client, origin=origin, headers=headers)
     assert r.status_code == 403 and r.error_code == "csrf", r.text
     stored = db.collection("users").find_one({"_id": ObjectId(user["id"])})
-    assert stored["company"] == "" and stored["session_version"] == 0
+    assert stored["company"] == "" and passwords.verify(PASSWORD, stored["password_hash"]) and len(stored["sessions"]) == 1
 
 
 @pytest.mark.parametrize("write", [password_change, profile_patch])
@@ -216,7 +234,7 @@ def test_reads_need_no_origin(client, user):
 
 @pytest.mark.parametrize("path,body", [
     ("/api/auth/login", {"email": "x@example.com", "password": PASSWORD}),
-    ("/api/auth/register", {"first_name": "A", "last_name": "B", "email": "x@example.com", "password": PASSWORD}),
+    ("/api/auth/register", {"first_name": "A", "last_name": "B", "email": "x@example.com", "password": PASSWORD, "age_confirmed": True}),
     ("/api/auth/logout", None),
     ("/api/auth/forgot", {"email": "x@example.com"}),
 ])
@@ -227,7 +245,8 @@ def test_signed_out_writes_from_a_foreign_site_are_403(anon, path, body):
 
 
 def test_signed_out_writes_without_origin_work_for_scripts(anon):
-    r = anon.post("/api/auth/register", json={"first_name": "A", "last_name": "B", "email": "x@example.com", "password": PASSWORD}, origin=None)
+    r = anon.post("/api/auth/register", json={"first_name": "A", "last_name": "B", "email": "x@example.com", "password": PASSWORD,
+                                                  "age_confirmed": True}, origin=None)
     assert r.status_code == 201
 
 

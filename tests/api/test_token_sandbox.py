@@ -66,6 +66,7 @@ def test_every_model_answers_in_the_live_shape_for_free_at_balance_zero(anon, us
         assert kind == "boxes" or all(len(o["polygon"]) >= 3 for o in results["objects"])
     elif kind == "text":
         assert results["text"] == "\n".join(line["text"] for line in results["lines"])
+        assert results["words"] and [w["text"] for w in results["words"]] == [line["text"] for line in results["lines"]]
     elif kind == "keypoints":
         assert results["people"][0]["keypoints"] and results["skeleton"]
     else:
@@ -175,3 +176,11 @@ def test_a_test_call_costs_two_database_commands(anon, user, test_token, sentisi
     assert png_call(anon, test_token["secret"]).status_code == 200
     # the token check, then the call-log row
     assert mongo_commands.counted() == ["findAndModify", "insert"]
+
+
+def test_options_apply_to_sandbox_results_as_to_live_ones(anon, user, test_token):
+    every = png_call(anon, test_token["secret"], "general-classification").json()["results"]["labels"]
+    [best] = png_call(anon, test_token["secret"], "general-classification", query={"max_results": "1"}).json()["results"]["labels"]
+    assert len(every) > 1 and best == every[0]
+    confident = png_call(anon, test_token["secret"], "general-classification", query={"min_confidence": str(every[0]["score"])})
+    assert [label["score"] for label in confident.json()["results"]["labels"]] == [every[0]["score"]]

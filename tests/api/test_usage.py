@@ -9,18 +9,16 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from bson import ObjectId
 
-from lib import credits, db, usage
+from lib import db, usage
 from tests.fixtures.accounts import sign_up
+from tests.fixtures.ledger import record_call
 
 TOKEN_VALUE = "np_live_" + "u" * 43
 
 
 def debit_at(monkeypatch, user_id, when, cost, model, source, **extra):
     """A real ledger row written through lib.credits, dated `when`."""
-    with monkeypatch.context() as m:
-        m.setattr(credits, "_now", lambda: when)
-        row, _ = credits.debit(user_id, cost, model=model, source=source, **extra)
-    return row
+    return record_call(user_id, cost, model=model, source=source, when=when, **extra)
 
 
 def insert_token(user_id, name="CI pipeline", value=TOKEN_VALUE) -> ObjectId:
@@ -52,13 +50,13 @@ def history(client, user, new_client, monkeypatch):
         "r2": debit_at(monkeypatch, a, today + timedelta(seconds=2), 2, "object-detection", "dashboard"),
         "r3": debit_at(monkeypatch, a, today + timedelta(seconds=3), 1, "general-classification", "api",
                        token_id=token_id, image_url="https://img.example/cat.jpg"),
-        "r4": debit_at(monkeypatch, a, today - timedelta(days=2) + timedelta(hours=1), 3, "text-recognition", "dashboard"),
+        "r4": debit_at(monkeypatch, a, today - timedelta(days=2) + timedelta(hours=1), 3, "text-recognition", "dashboard",
+                       failure="upstream 500"),
         "r5": debit_at(monkeypatch, a, today - timedelta(days=6), 5, "background-removal", "api"),
         "r6": debit_at(monkeypatch, a, today - timedelta(days=6, milliseconds=1), 2, "object-detection", "dashboard"),
         "r7": debit_at(monkeypatch, a, today - timedelta(days=40), 1, "general-classification", "api"),
         "b1": debit_at(monkeypatch, b, today + timedelta(seconds=5), 4, "object-detection", "dashboard"),
     }
-    credits.refund(rows["r4"], "upstream 500")
     return {"a": a, "b": b, "today": today, "token_id": token_id, "rows": rows}
 
 

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from bson import ObjectId
 
 from lib import db, usage_export
+from tests.fixtures.accounts import sign_up
 
 DAY = datetime(2026, 11, 3, 12, 0, tzinfo=UTC)
 
@@ -60,6 +61,33 @@ def test_csv_is_rfc4180_and_formula_safe(client, user):
     assert rows[1]["error_code"] == "'-1+1" and rows[1]["image_url"] == "'@SUM(A1)"
     assert rows[0]["created_at"] == "2026-11-03T12:00:00Z" and rows[0]["latency_ms"] == "80" and rows[0]["test"] == "false"
     assert rows[1]["latency_ms"] == ""
+
+
+def test_tabs_and_carriage_returns_are_prefixed_too(client, user):
+    add_calls(client, [{"created_at": DAY, "request_id": "\tcmd", "token_name": "\r=1+1", "image_url": "https://x.example/=ok"}])
+    [row] = csv.DictReader(io.StringIO(client.get("/api/account/usage/export?from=2026-11-03&to=2026-11-03&format=csv").text))
+    assert row["request_id"] == "'\tcmd" and row["token_name"] == "'\r=1+1"
+    assert row["image_url"] == "https://x.example/=ok"  # only a cell's first character counts
+
+
+def test_rows_of_the_same_instant_are_neither_lost_nor_repeated_across_pages(client, user, monkeypatch):
+    monkeypatch.setattr(usage_export, "PAGE_ROWS", 2)
+    add_calls(client, [{"created_at": DAY, "request_id": f"req_{i}"} for i in range(5)])  # one instant, 5 rows
+    seen, url = [], "/api/account/usage/export?from=2026-11-03&to=2026-11-03&format=csv"
+    while url:
+        r = client.get(url.replace("http://testserver", ""))
+        seen += [row["request_id"] for row in csv.DictReader(io.StringIO(r.text))]
+        link = r.headers.get("link")
+        url = link.split(">")[0].lstrip("<") if link else None
+    assert sorted(seen) == [f"req_{i}" for i in range(5)]
+
+
+def test_another_persons_calls_never_appear(client, user, new_client):
+    add_calls(client, [{"created_at": DAY, "request_id": "req_mine"}])
+    other = new_client()
+    sign_up(other)
+    assert other.get("/api/account/usage/export?from=2026-11-03&to=2026-11-03").json() == {"calls": [], "next": None}
+    assert "req_mine" not in other.get("/api/account/usage/export?from=2026-11-03&to=2026-11-03&format=csv").text
 
 
 def test_pages_follow_the_link_header(client, user, monkeypatch):

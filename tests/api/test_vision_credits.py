@@ -52,8 +52,8 @@ def test_no_mail_for_a_failed_call(client, user, sentisight):
 
 def test_a_dashboard_call_costs_three_database_commands(client, user, sentisight, mongo_commands):
     assert post_image(client).status_code == 200
-    # the debit's transaction alone: the caller check rides in its filter
-    assert mongo_commands.counted() == ["findAndModify", "insert", "commitTransaction"]
+    # the debit with its pending entry, the usage row, the entry pulled: the caller check rides in the debit
+    assert mongo_commands.counted() == ["findAndModify", "insert", "update"]
 
 
 def test_two_hundred_calls_at_once_on_fifty_credits(client, user, sentisight, new_client, settings):

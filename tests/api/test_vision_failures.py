@@ -160,7 +160,7 @@ def test_not_enough_credits_is_402_with_balance_and_cost(client, user, sentisigh
 
 
 @pytest.mark.parametrize(("change", "code"), [
-    ({"$inc": {"session_version": 1}}, "session_invalid"),  # e.g. the password was changed elsewhere
+    ({"$set": {"sessions": []}}, "session_invalid"),  # e.g. the password was changed elsewhere
     ({"$set": {"disabled": True}}, "session_invalid"),
 ])
 def test_a_session_no_longer_valid_is_401_and_free(client, user, sentisight, change, code):

@@ -1,5 +1,6 @@
-"""What a person does from `make dev`, over real HTTP: register, see the 50 credits, sign out,
-sign back in, change the password, and reset it from the link the dev server prints."""
+"""What a person does from `make dev`, over real HTTP: register, verify the address from the mailed
+link and see the 50 credits, sign out, sign back in, change the password, and reset it from the
+link the dev server prints."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ import time
 import uuid
 from http.cookies import SimpleCookie
 from urllib.parse import parse_qs, urlsplit
+
+from tests.fixtures.browser import mailed_link
 
 
 class Browser:
@@ -69,17 +72,39 @@ def reset_link_from_console(server, email: str, timeout: float = 10.0) -> str:
     raise AssertionError(f"no reset link for {email} on the console:\n{server.log()[-3000:]}")
 
 
+def verify_link_from_outbox(server, email: str) -> str:
+    """The verification link the local mail backend wrote to the outbox for this email."""
+    mail = server.database["outbox"].find_one({"to": email, "template": "verify_email"}, sort=[("created_at", -1)])
+    assert mail, f"no verification mail for {email}"
+    return re.search(r"\S+/verify#token=\S+", mail["text"]).group(0)
+
+
 def test_register_sign_out_sign_in_change_and_reset_the_password(dev_server, dev_server_process):
     email = f"e2e-{uuid.uuid4().hex[:8]}@example.com"
     first, second, third = "first password 1", "second password 2", "third password 3"
     person = Browser(dev_server)
 
-    # Register: signed in at once, 50 free credits.
-    status, body = person.post("/api/auth/register", {"first_name": "Grace", "last_name": "Hopper", "email": email, "password": first})
+    # Register: signed in at once, but no credits and no model runs until the address is verified.
+    status, body = person.post("/api/auth/register", {"first_name": "Grace", "last_name": "Hopper", "email": email, "password": first,
+                                                      "age_confirmed": True})
     assert status == 201, body
     assert "np_session" in person.cookies
     status, body = person.get("/api/auth/me")
-    assert status == 200 and body["user"]["email"] == email and body["user"]["credits"] == 50
+    assert status == 200 and body["user"]["email"] == email and body["user"]["credits"] == 0 and body["user"]["email_verified"] is False
+    status, body = person.post("/api/tokens", {"name": "too early"})
+    assert status == 403 and body["error"]["code"] == "email_unverified"
+
+    # Verify from the mailed link (the token in the fragment, posted by the /verify page): 50 free credits.
+    link = verify_link_from_outbox(dev_server_process, email)
+    assert link.startswith(dev_server + "/verify#token=") and not urlsplit(link).query
+    page_status, page = Browser(dev_server).get(urlsplit(link).path)
+    assert page_status == 200 and b"/js/verify.js" in page
+    token = parse_qs(urlsplit(link).fragment)["token"][0]
+    status, body = Browser(dev_server).post("/api/auth/verify", {"token": token})  # the link works in any browser
+    assert status == 200 and body["user"]["credits"] == 50 and body["user"]["email_verified"] is True
+    assert Browser(dev_server).post("/api/auth/verify", {"token": token})[0] == 400  # once only
+    status, body = person.get("/api/auth/me")
+    assert status == 200 and body["user"]["credits"] == 50
     assert "[mail] to " + email + ": Welcome to NexusPoint, Grace" in dev_server_process.log()
 
     # Sign out, and the session is gone.
@@ -124,7 +149,7 @@ def test_register_sign_out_sign_in_change_and_reset_the_password(dev_server, dev
 
     # The mails a person would have received, in the server's outbox.
     templates = [m["template"] for m in dev_server_process.database["outbox"].find({"to": email}).sort("created_at", 1)]
-    assert templates == ["welcome", "password_changed", "password_reset", "password_changed"]
+    assert templates == ["verify_email", "welcome", "password_changed", "password_reset", "password_changed"]
 
 
 # --- in the browser: where signing in leads ---------------------------------------------------------
@@ -137,6 +162,7 @@ def test_sign_in_only_ever_leads_back_into_the_site(open_page):
     page.fill("#last_name", "Lovelace")
     page.fill("#email", email)
     page.fill("#password", "correct horse battery")
+    page.check("#age_confirmed")
     page.click("#signup-form button[type=submit]")
     page.wait_for_url("**/dashboard")
     page.click("#sign-out")
@@ -162,3 +188,53 @@ def test_sign_in_only_ever_leads_back_into_the_site(open_page):
         return Object.fromEntries(Object.keys(cases).map((next) => [next, nextPath(next)]));
     }""", cases)
     assert got == cases
+
+
+# --- in the browser: verifying the address, and moving to another one ---------------------------------
+
+def test_verify_from_a_resent_link_then_change_the_email_in_settings(open_page):
+    email, new_email = f"verify-{uuid.uuid4().hex[:8]}@example.com", f"moved-{uuid.uuid4().hex[:8]}@example.com"
+    page = open_page("/signup")
+    page.fill("#first_name", "Ada")
+    page.fill("#last_name", "Lovelace")
+    page.fill("#email", email)
+    page.fill("#password", "correct horse battery")
+    page.click("#signup-form button[type=submit]")
+    assert page.text_content("#age_confirmed-error") == "Tick this box to continue."
+    page.check("#age_confirmed")
+    page.click("#signup-form button[type=submit]")
+    page.wait_for_url("**/dashboard")
+    page.wait_for_selector("#verify-banner")
+    assert page.text_content("#balance-value") == "0"
+    first_link = mailed_link(page, email)
+    page.click("#resend-verification")
+    page.wait_for_selector(f"#verify-banner :text('A new link is on its way to {email}')")
+    assert mailed_link(page, email) != first_link
+
+    page.goto(first_link)  # replaced by the resent one
+    page.wait_for_selector("#verify-failed:visible")
+    page.goto("/")  # as from the mail: a fresh load (from /verify itself, only the fragment would change)
+    page.goto(mailed_link(page, email))
+    page.wait_for_selector("#verify-done:visible")
+    assert page.url.endswith("/verify") and "token" not in page.url  # the page took the token out of the address bar
+    assert "50 credits" in page.text_content("#verify-done")
+    page.click("#verify-done a")
+    page.wait_for_selector(".model-option")
+    assert page.text_content("#balance-value") == "50" and page.locator("#verify-banner").count() == 0
+
+    page.goto("/dashboard/settings")
+    page.fill("#new_email", new_email)
+    page.fill("#email-password", "correct horse battery")
+    page.click("#email-form button[type=submit]")
+    page.wait_for_selector(f"#email-status:has-text('{new_email}')")
+    page.goto("/")
+    page.goto(mailed_link(page, new_email, "email_change_confirm"))
+    page.wait_for_selector(f"#verify-done:has-text('now uses {new_email}')")
+    login = open_page("/login")
+    login.fill("#email", new_email)
+    login.fill("#password", "correct horse battery")
+    login.click("#login-form button[type=submit]")
+    login.wait_for_url("**/dashboard")
+    login.goto("/dashboard/settings")
+    login.wait_for_selector("section[data-section=settings][data-ready]")
+    assert login.input_value("#profile-email") == new_email

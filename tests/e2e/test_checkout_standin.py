@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import json
 import urllib.error
+import urllib.parse
 import urllib.request
 import uuid
 from http.cookiejar import CookieJar
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from tests.e2e.test_accounts_flow import verify_link_from_outbox
 from tests.fixtures.accounts import PASSWORD
 
 
@@ -46,13 +49,17 @@ class Browser:
 
 
 @pytest.fixture
-def buyer(dev_server):
-    """A new person signed in on the dev server."""
+def buyer(dev_server, dev_server_process):
+    """A new person signed in on the dev server, their address verified from the mailed link."""
     browser = Browser(dev_server)
+    email = f"grace-{uuid.uuid4().hex[:12]}@example.com"
     status, body = browser.json("POST", "/api/auth/register", {
-        "first_name": "Grace", "last_name": "Hopper", "email": f"grace-{uuid.uuid4().hex[:12]}@example.com", "password": PASSWORD,
+        "first_name": "Grace", "last_name": "Hopper", "email": email, "password": PASSWORD, "age_confirmed": True,
     })
     assert status == 201, body
+    link = verify_link_from_outbox(dev_server_process, email)
+    status, body = browser.json("POST", "/api/auth/verify", {"token": parse_qs(urlsplit(link).fragment)["token"][0]})
+    assert status == 200, body
     return browser
 
 
@@ -104,6 +111,30 @@ def test_cancel_goes_back_and_leaves_the_payment_pending(buyer, dev_server):
     assert item["status"] == "pending" and item["pack"] == "Pro"
 
 
+def test_an_invoice_asks_for_the_company_and_tax_id_and_prints_them(buyer, dev_server):
+    status, body = buyer.json("POST", "/api/billing/checkout", {"pack_id": "starter", "invoice": True})
+    assert status == 200, body
+    status, _, page = buyer.request("GET", body["url"])
+    html = page.decode()
+    assert "name=company required" in html and "name=tax_id" in html and "name=address" in html
+
+    status, _, page = buyer.request("POST", body["url"] + "/pay", form=b"company=+++&tax_id=DE1")  # no company: asked again
+    assert status == 400 and "Enter the company name" in page.decode()
+    assert buyer.json("GET", "/api/billing/transactions")[1]["items"][0]["status"] == "pending"
+
+    form = urllib.parse.urlencode({"company": "Acme <GmbH>", "address": "Unter den Linden 1, Berlin", "tax_id": "DE123456789"})
+    status, headers, _ = buyer.request("POST", body["url"] + "/pay", form=form.encode())
+    assert status == 303 and headers["Location"].endswith("/dashboard/billing?checkout=success")
+    [item] = buyer.json("GET", "/api/billing/transactions")[1]["items"]
+    assert item["status"] == "succeeded" and item["invoice_pdf"].endswith("?invoice=1") and item["receipt_url"]
+    status, _, page = buyer.request("GET", item["invoice_pdf"])
+    invoice = page.decode()
+    assert status == 200 and "Invoice for your payment" in invoice
+    assert "Acme &lt;GmbH&gt;" in invoice and "DE123456789" in invoice and "Unter den Linden 1, Berlin" in invoice
+    receipt = buyer.request("GET", item["receipt_url"])[2].decode()
+    assert "Receipt for your payment" in receipt and "DE123456789" not in receipt  # the receipt is not the invoice
+
+
 def test_an_unknown_checkout_is_404(buyer):
     status, _, page = buyer.request("GET", "/_local/checkout/cs_local_doesnotexist")
     assert status == 404 and "No such checkout" in page.decode()
@@ -111,7 +142,8 @@ def test_an_unknown_checkout_is_404(buyer):
     assert status == 404
 
 
-def _cron(dev_server: str) -> dict:
+def run_cron(dev_server: str) -> dict:
+    """GET /api/cron/auto-topup as Vercel Cron does, with the Bearer secret; the job's summary."""
     from lib import config  # the dev server shares this run's DATA_DIR, so its generated cron secret too
 
     req = urllib.request.Request(dev_server + "/api/cron/auto-topup", headers={"Authorization": "Bearer " + config.settings().cron_secret})
@@ -127,10 +159,10 @@ def test_auto_top_up_with_the_stand_in_card(buyer, dev_server, dev_server_proces
     assert buyer.json("GET", "/api/billing/auto-topup")[1]["auto_topup"]["active"]
     assert buyer.json("GET", "/api/auth/me")[1]["user"]["credits"] == 150  # below the threshold of 200: a crossing
 
-    summary = _cron(dev_server)
+    summary = run_cron(dev_server)
     assert summary["job"] == "auto_topup" and summary["charged"] == 1, summary
     assert buyer.json("GET", "/api/auth/me")[1]["user"]["credits"] == 250
-    assert _cron(dev_server)["due"] == 0
+    assert run_cron(dev_server)["due"] == 0
     items = buyer.json("GET", "/api/billing/transactions")[1]["items"]
     assert [i["kind"] for i in items] == ["auto_topup", "checkout"] and all(i["status"] == "succeeded" for i in items)
     status, _, page = buyer.request("GET", items[0]["receipt_url"])
@@ -139,7 +171,7 @@ def test_auto_top_up_with_the_stand_in_card(buyer, dev_server, dev_server_proces
     # The next off-session charge is declined: no credits, a mail with a link to pay on-session.
     buyer.request("POST", "/_local/checkout/card", form=b"outcome=decline")
     buyer.json("PUT", "/api/billing/auto-topup", {"pack_id": "starter", "threshold": 1000, "ceiling_cents": 5000})
-    assert _cron(dev_server)["declined"] == 1
+    assert run_cron(dev_server)["declined"] == 1
     assert buyer.json("GET", "/api/auth/me")[1]["user"]["credits"] == 250
     email = buyer.json("GET", "/api/auth/me")[1]["user"]["email"]
     [mail] = dev_server_process.database["outbox"].find({"to": email, "template": "auto_topup_failed"})

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageDraw
 
-from tests.fixtures.browser import screenshot
+from tests.fixtures.browser import mailed_link, screenshot
 
 PASSWORD = "correct horse battery"
 _numbers = itertools.count(1)
@@ -27,16 +27,23 @@ def photo(tmp_path_factory):
 
 
 def sign_up(page, email: str | None = None) -> str:
-    """Create an account through the sign-up page; ends on the dashboard."""
+    """Create an account through the sign-up page and open the mailed verification link; ends on the dashboard."""
     email = email or f"customer{next(_numbers)}@example.com"
     page.goto("/signup")
     page.fill("#first_name", "Ada")
     page.fill("#last_name", "Lovelace")
     page.fill("#email", email)
     page.fill("#password", PASSWORD)
+    page.check("#age_confirmed")
     page.click("#signup-form button[type=submit]")
     page.wait_for_url("**/dashboard")
+    page.wait_for_selector("#verify-banner")
+    page.goto(mailed_link(page, email))
+    page.wait_for_selector("#verify-done:visible")
+    page.click("#verify-done a")
+    page.wait_for_url("**/dashboard")
     page.wait_for_selector(".model-option")
+    assert page.locator("#verify-banner").count() == 0
     return email
 
 
@@ -177,6 +184,7 @@ def test_forms_validate_inline_and_show_server_errors_by_their_field(open_page):
     other.fill("#last_name", "Hopper")
     other.fill("#email", email)
     other.fill("#password", PASSWORD)
+    other.check("#age_confirmed")
     other.click("#signup-form button[type=submit]")
     other.wait_for_selector("#email-error:has-text('already exists')")
     assert other.get_attribute("#email", "aria-invalid") == "true"
@@ -258,6 +266,11 @@ def test_public_pages(open_page):
     assert "np_live_YOUR_TOKEN" in curl and "/api/vision/object-detection" in curl
     page.click("#sample-object-detection-python-tab")
     assert "import requests" in page.text_content("#sample-object-detection-python")
+    page.click("#sample-object-detection-client-tab")
+    client_sample = page.text_content("#sample-object-detection-client")
+    assert "from nexuspoint import Client" in client_sample and "client.object_detection(" in client_sample
+    assert "nexuspoint predict object-detection" in client_sample
+    assert "Idempotency-Key" in page.text_content("#python-client")
     assert page.locator("#reference-body details.operation").count() >= 30
     assert page.locator("#export-format").is_visible()
     screenshot(page, "docs")

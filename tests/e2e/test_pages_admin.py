@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from playwright.sync_api import expect
 
-from tests.e2e.test_pages import balance, sign_up
+from tests.e2e.test_pages import PASSWORD, balance, sign_up
 from tests.fixtures.browser import ADMIN_EMAIL, screenshot
 
 
@@ -67,6 +67,39 @@ def test_an_administrator_finds_a_customer_and_adjusts_their_credits(open_page):
     admin.wait_for_selector("#user-detail .badge.disabled")
     customer.reload()
     customer.wait_for_url("**/login?next=%2Fdashboard")
+
+    # Erasing needs no password, only a reason, which the audit log keeps.
+    admin.fill("#erase-reason", "Under 16, reported by a parent")
+    admin.click("#erase-form button[type=submit]")
+    admin.click("dialog button[value=confirm]")
+    admin.wait_for_selector(f"#users-status:has-text('{customer_email} was erased')")
+    admin.click(".app-nav >> text=Audit log")
+    admin.wait_for_selector("#audit-table tbody tr:has-text('Under 16, reported by a parent')")
+
+
+def test_a_policy_update_is_published_and_shown_to_customers_until_dismissed(open_page):
+    customer = open_page("/")
+    sign_up(customer)
+    admin = open_page("/")
+    signed_in = admin.evaluate("""([email, password]) => fetch("/api/auth/login", {method: "POST",
+        headers: {"Content-Type": "application/json"}, body: JSON.stringify({email, password})}).then((r) => r.ok)""", [ADMIN_EMAIL, PASSWORD])
+    if not signed_in:  # this test alone: the module's first test has not made the administrator yet
+        sign_up(admin, ADMIN_EMAIL)
+    admin.goto("/admin/policy")
+    admin.fill("#policy-date", "2027-01-31")
+    admin.fill("#policy-summary", "Server logs are now kept 60 days instead of 90.")
+    admin.click("#policy-form button[type=submit]")
+    admin.wait_for_selector("#policy-table tbody tr:has-text('60 days instead of 90')")
+    screenshot(admin, "admin-policy")
+
+    customer.reload()
+    notice = customer.locator("#banners [data-notice]")
+    expect(notice).to_contain_text("60 days instead of 90")
+    notice.locator("button:has-text('Dismiss')").click()
+    expect(notice).to_have_count(0)
+    customer.reload()
+    customer.wait_for_selector(".model-option")
+    expect(customer.locator("#banners [data-notice]")).to_have_count(0)
 
 
 def test_the_admin_pages_refuse_a_customer(open_page):

@@ -23,7 +23,9 @@ from urllib.parse import parse_qs, urlsplit
 
 from PIL import Image, ImageDraw
 
-MODES = ("http_500", "slow", "slow_then_ok", "refused", "non_json", "wrong_shape")
+# http_404: what SentiSight answers when it can't fetch the URL it was given; http_504: its gateway giving up;
+# no_polygon: instance segmentation with objects whose outline is empty (as SentiSight sometimes sends).
+MODES = ("http_500", "http_404", "http_504", "slow", "slow_then_ok", "refused", "non_json", "wrong_shape", "no_polygon")
 URL_IMAGE_SIZE = (640, 480)
 PATH = re.compile(r"^/api/pm-predict/([A-Za-z-]+)$")
 ERROR_500_TEXT = "Internal Server Error: worker 7 crashed while predicting"
@@ -209,6 +211,10 @@ class FakeSentiSight:
                     fake._release.wait(fake.slow_seconds)
                 if mode == "http_500":
                     return self._text(500, ERROR_500_TEXT)
+                if mode == "http_404":
+                    return self._text(404, "HTTP 404 Not Found")
+                if mode == "http_504":
+                    return self._send(504, b"<html><head><title>504 Gateway Time-out</title></head></html>", "text/html")
                 if mode == "non_json":
                     return self._send(200, b"<html><body>502 Bad Gateway</body></html>", "text/html")
                 if mode == "wrong_shape":
@@ -219,6 +225,8 @@ class FakeSentiSight:
                 result = answer(match.group(1), *size, record["query"])
                 if result is None:
                     return self._text(404, f"Model {match.group(1)} not found")
+                if mode == "no_polygon" and match.group(1) == "Instance-segmentation":
+                    result = [{**found, "points": []} for found in result]
                 return self._send(200, json.dumps(result).encode(), "application/json")
 
         return Handler

@@ -10,6 +10,8 @@ must fail fast with 503 `database_unavailable`, never a 500 and never a hang.
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 
 import pytest
 from bson import ObjectId
@@ -17,7 +19,7 @@ from bson import ObjectId
 from lib import credits, db
 from local import embedded_db
 from tests.fixtures.accounts import PASSWORD, sign_up
-from tests.reliability.support import balance, has_error_shape, reconciles, server_errors, uses, vision_call
+from tests.reliability.support import balance, clone, has_error_shape, reconciles, server_errors, uses, vision_call
 
 TIMEOUT_MS = 500
 DOWN_SECONDS_PER_REQUEST = 5  # a few server-selection timeouts at most: no 120 s transaction retry loop
@@ -60,7 +62,8 @@ def requests_of_every_kind(client, anon, email: str):
         ("token create (transaction)", lambda: client.post("/api/tokens", json={"name": "outage"}), {201}),
         ("login (rate-limit counter)", lambda: anon.post("/api/auth/login", json={"email": email, "password": PASSWORD}), {200}),
         ("register (account transaction)", lambda: anon.post("/api/auth/register", json={
-            "first_name": "Grace", "last_name": "Hopper", "email": f"g{time.time_ns()}@example.com", "password": PASSWORD}), {201}),
+            "first_name": "Grace", "last_name": "Hopper", "email": f"g{time.time_ns()}@example.com", "password": PASSWORD,
+            "age_confirmed": True}), {201}),
     ]
 
 
@@ -101,3 +104,35 @@ def test_outage_answers_503_then_recovers_with_whole_books(client, anon, own_ser
     assert [(label, r.status_code, r.text[:100]) for label, r, ok in after if r.status_code not in ok] == []
     assert charged == vision_ok == 3 and balance(user["id"]) == 150 - vision_ok  # nothing half-written, nothing lost
     assert reconciles()
+
+
+def test_an_outage_in_the_middle_of_a_burst_is_settled_to_exact_books(client, own_server, sentisight, robustness):
+    """Calls charged, then the database goes away before they can record their outcome: they answer 503,
+    and once it is back, settle refunds every one whose success was not recorded."""
+    burst = 12
+    user = sign_up(client)
+    uid = ObjectId(user["id"])
+    sentisight.slow_seconds = 60
+    sentisight.fail("slow")  # every call waits at the vision service, charged
+    with ThreadPoolExecutor(burst) as pool:
+        answers = [pool.submit(vision_call, clone(client)) for _ in range(burst)]
+        deadline = time.monotonic() + 20
+        while len(db.collection("users").find_one({"_id": uid}).get("pending") or []) < burst:
+            assert time.monotonic() < deadline, "the burst did not get charged"
+            time.sleep(0.05)
+        own_server.stop()
+        sentisight.fail(None)
+        sentisight._release.set()  # the predictions come back to a process whose database is gone
+        results = [a.result() for a in answers]
+    own_server.start()
+    wait_until_back(client)
+
+    assert balance(uid) == 50 - burst and credits.reconcile(uid) == []  # in flight, not a mismatch
+    settled = credits.settle(now=credits.ledger._now() + credits.SETTLE_AFTER + timedelta(seconds=1))
+    ok = sum(1 for r in results if r.status_code == 200)
+    robustness.add("outage mid-burst", cases=burst, server_errors=server_errors(results, frozenset({503})),
+                   money_lost=abs(balance(uid) - (50 - ok)))
+    assert {r.status_code for r in results} <= {200, 503} and all(has_error_shape(r) for r in results if r.status_code == 503)
+    assert settled == {"refunded": burst - ok, "recorded": 0}
+    assert balance(uid) == 50 - ok and len(uses(uid, "succeeded")) == ok and len(uses(uid, "failed")) == burst - ok
+    assert credits.reconcile(uid) == [] and credits.unsettled(uid) == [] and reconciles()

@@ -57,7 +57,7 @@ def valid_bodies(ctx: Context) -> dict[tuple[str, str], dict]:
     vision = {"url": "https://images.example.com/cat.png"}
     bodies = {
         ("POST", "/api/auth/register"): {"first_name": "Ada", "last_name": "Lovelace", "email": "new.person@example.com",
-                                         "password": PASSWORD, "company": "Analytical Engines"},
+                                         "password": PASSWORD, "company": "Analytical Engines", "age_confirmed": True},
         ("POST", "/api/auth/login"): {"email": ctx.admin_email, "password": PASSWORD},
         ("POST", "/api/auth/password"): {"current_password": PASSWORD, "new_password": "a new and better password"},
         ("POST", "/api/auth/forgot"): {"email": ctx.admin_email},
@@ -69,6 +69,11 @@ def valid_bodies(ctx: Context) -> dict[tuple[str, str], dict]:
         ("POST", "/api/billing/checkout"): {"pack_id": "starter"},
         ("PATCH", "/api/admin/users/{id}"): {"role": "admin", "disabled": True},
         ("POST", "/api/admin/credits"): {"user_id": ctx.victim_id, "amount": 5, "reason": "goodwill"},
+        ("POST", "/api/auth/verify"): {"token": "v" * 43},
+        ("POST", "/api/account/email"): {"password": PASSWORD, "new_email": "moved@example.com"},
+        ("POST", "/api/account/notices"): {"id": ctx.victim_id},
+        ("DELETE", "/api/admin/users/{id}"): {"reason": "under 16, as their parent wrote"},
+        ("POST", "/api/admin/policy-updates"): {"effective_date": "2027-01-31", "summary": "We now keep server logs for 60 days."},
         ("POST", "/api/contact"): {"name": "Ada", "email": "ada@example.com", "subject": "Hello", "message": "A question."},
     }
     for path in SPEC["paths"]:

@@ -30,7 +30,7 @@ def _b64(data: dict) -> str:
 def forged_sessions(user: dict, other: dict) -> dict[str, str]:
     """Session cookies an attacker could make, each of which must be refused."""
     secret, now = config.settings().jwt_secret, int(time.time())
-    claims = {"sub": user["id"], "iat": now, "exp": now + 3600, "sv": 0}
+    claims = {"sub": user["id"], "sid": "a" * 43, "iat": now, "exp": now + 3600}
     valid = jwt.encode(claims, secret, algorithm="HS256")
     header, payload, signature = valid.split(".")
     return {
@@ -40,7 +40,8 @@ def forged_sessions(user: dict, other: dict) -> dict[str, str]:
         "HS512 with the right key": jwt.encode(claims, secret, algorithm="HS512"),
         "expired": jwt.encode({**claims, "iat": now - 8 * 86400, "exp": now - 86400}, secret, algorithm="HS256"),
         "no expiry": jwt.encode({k: v for k, v in claims.items() if k != "exp"}, secret, algorithm="HS256"),
-        "old session version": jwt.encode({**claims, "sv": -1}, secret, algorithm="HS256"),
+        "a session id never recorded (or ended)": valid,
+        "a cookie from before session ids": jwt.encode({"sub": user["id"], "iat": now, "exp": now + 3600, "sv": 0}, secret, algorithm="HS256"),
         "another user's id, not re-signed": f"{header}.{_b64({**claims, 'sub': other['id']})}.{signature}",
         "a user that does not exist": jwt.encode({**claims, "sub": str(ObjectId())}, secret, algorithm="HS256"),
         "sub is not an id": jwt.encode({**claims, "sub": {"$ne": None}}, secret, algorithm="HS256"),
@@ -66,15 +67,14 @@ def test_forged_sessions_are_401_everywhere_and_spend_nothing(client, user, new_
     assert lost == 0 and sentisight.requests == []
 
 
-def test_a_session_ends_when_its_version_moves_on(client, user, robustness):
-    old = dict(client.cookies)
-    assert client.post("/api/auth/password", json={"current_password": PASSWORD, "new_password": "a brand new password"}).status_code == 204
+def test_other_sessions_end_when_the_password_changes(client, user, robustness):
     stale = clone(client)
-    stale.cookies = old
+    assert stale.post("/api/auth/login", json={"email": user["email"], "password": PASSWORD}).status_code == 200  # another device
+    assert client.post("/api/auth/password", json={"current_password": PASSWORD, "new_password": "a brand new password"}).status_code == 204
     results = [stale.request(method, path, json={} if method != "GET" else None) for method, path in SESSION_ROUTES]
     robustness.add("auth attacks", cases=len(results), server_errors=server_errors(results))
     assert [r.status_code for r in results] == [401] * len(results)
-    assert client.get("/api/auth/me").status_code == 200  # the new cookie works
+    assert client.get("/api/auth/me").status_code == 200  # the session that changed it goes on
 
 
 def test_other_peoples_ids_are_404_and_untouched(client, user, new_client, robustness):

@@ -75,7 +75,7 @@ def test_availability_lists_every_model_and_loads_nothing():
     slugs = "general-classification places-classification nsfw-classification object-detection instance-segmentation text-recognition"
     assert set(report) == {*slugs.split(), "pose-estimation", "background-removal"}
     for status in report.values():
-        assert set(status) == {"available", "engine", "reason"}
+        assert set(status) == {"available", "engine", "licence", "reason"}
         assert isinstance(status["available"], bool) and isinstance(status["engine"], str)
         assert (status["reason"] is None) == status["available"]
 

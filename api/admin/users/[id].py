@@ -1,4 +1,4 @@
-from lib.admin import users
+from lib.admin import erasure, users
 from lib.http import endpoint
 
-app = endpoint(GET=users.detail, PATCH=users.update, auth="admin")
+app = endpoint(GET=users.detail, PATCH=users.update, DELETE=erasure.erase, auth="admin")

@@ -13,9 +13,12 @@ import pytest
 from nexuspoint import Client
 
 MODELS = {"models": [
-    {"slug": "general-classification", "name": "General classification", "cost": 1, "output": "labels", "options": [], "available": True},
-    {"slug": "object-detection", "name": "Object detection", "cost": 2, "output": "boxes", "options": [], "available": True},
-    {"slug": "pose-estimation", "name": "Pose estimation", "cost": 3, "output": "keypoints", "options": [], "available": True},
+    {"slug": "general-classification", "name": "General classification", "cost": 1, "output": "labels",
+     "options": ["min_confidence", "max_results"], "available": True},
+    {"slug": "object-detection", "name": "Object detection", "cost": 2, "output": "boxes",
+     "options": ["min_confidence", "max_results"], "available": True},
+    {"slug": "pose-estimation", "name": "Pose estimation", "cost": 3, "output": "keypoints",
+     "options": ["min_confidence", "max_results"], "available": True},
     {"slug": "background-removal", "name": "Background removal", "cost": 5, "output": "image", "options": [], "available": True},
     {"slug": "instance-segmentation", "name": "Instance segmentation", "cost": 5, "output": "polygons", "options": [],
      "available": False, "reason": "no local weights"},

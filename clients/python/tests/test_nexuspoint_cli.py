@@ -123,6 +123,8 @@ def test_an_unavailable_model_exits_1_before_anything_is_sent(run, fake, photos)
     (("predict", "general-classification", "/no/such/place"), "no such file or folder"),
     (("predict", "general-classification", "{photos}", "-j", "0"), "--concurrency must be at least 1"),
     (("predict", "general-classification", "{photos}", "--min-confidence", "2"), "between 0 and 1"),
+    (("predict", "background-removal", "{photos}", "--max-results", "1"), "background-removal has no --max-results (it takes no options)"),
+    (("predict", "object-detection", "{photos}", "--lang", "de"), "object-detection has no --lang (it takes --min-confidence, --max-results)"),
 ])
 def test_usage_errors_exit_2(run, photos, argv, message):
     code, _, err = run(*(a.format(photos=photos) for a in argv))
@@ -212,3 +214,13 @@ def test_the_cli_sends_the_same_key_for_the_same_image_on_a_re_run(run, fake, ph
     run("predict", "general-classification", photos / "b.png")
     first, again, other = (s.headers["Idempotency-Key"] for s in fake.requests_to("/api/vision/general-classification"))
     assert first == again != other
+
+
+def test_a_replayed_answer_is_recorded_as_free(run, fake, photos):
+    """A re-run after a crash between the charge and the JSONL line: the server replays, the record says so."""
+    fake.answer("/api/vision/general-classification", Answer(json={"credits_charged": 1, "credits_remaining": 49, "results": {"labels": []}},
+                                                             headers={"Idempotent-Replayed": "true", "X-Credits-Charged": "0"}))
+    code, out, err = run("predict", "general-classification", photos / "a.jpg")
+    record = json.loads(out)
+    assert code == 0 and record["replayed"] is True and record["credits_charged"] == 0
+    assert "Credits: 0 charged" in err

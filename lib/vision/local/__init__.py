@@ -25,18 +25,18 @@ class LocalBackend:
     name = "local"
 
     def availability(self) -> dict[str, dict]:
-        """Per model: can it run here, on which engine, and if not, why. Loads nothing."""
+        """Per model: can it run here, on which engine (and the licence of its weights), and if not, why. Loads nothing."""
         report = {}
         for slug in SLUGS:
             runner = RUNNERS.get(slug)
             if runner is None:
-                report[slug] = {"available": False, "engine": "none", "reason": NO_WEIGHTS}
+                report[slug] = {"available": False, "engine": "none", "licence": None, "reason": NO_WEIGHTS}
                 continue
             reason = runner.unavailable_reason()
             failed = loader.failure(runner.ENGINE)
             if reason is None and failed:
                 reason = f"the model failed to load: {failed}"
-            report[slug] = {"available": reason is None, "engine": runner.ENGINE, "reason": reason}
+            report[slug] = {"available": reason is None, "engine": runner.ENGINE, "licence": runner.LICENCE, "reason": reason}
         return report
 
     def prepare(self, slug: str, image: ImageInput, options: dict) -> tuple[ImageInput, dict]:

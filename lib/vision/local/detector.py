@@ -19,6 +19,7 @@ from lib.vision.types import Prediction
 
 SLUG = "object-detection"
 ENGINE = "centernet-mobilenetv3-onnx"
+LICENCE = "MIT (npm @vladmandic/human 3.3.6)"
 REQUIRES = ("onnx", "onnxruntime", "numpy", "PIL")
 PACKAGE = "@vladmandic/human@3.3.6"
 MODEL_DIR = Path(__file__).resolve().parents[3] / ".data" / "models" / "human-3.3.6"

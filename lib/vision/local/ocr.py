@@ -12,6 +12,7 @@ from lib.vision.types import Prediction
 
 SLUG = "text-recognition"
 ENGINE = "rapidocr-ppocrv6"
+LICENCE = "Apache-2.0 (PyPI rapidocr, PP-OCR models)"
 REQUIRES = ("rapidocr", "onnxruntime", "cv2", "numpy", "PIL")
 
 # Language tags (BCP 47, lower-cased) that PP-OCRv6 lists under other names.

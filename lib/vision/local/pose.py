@@ -14,6 +14,7 @@ from lib.vision.types import Prediction
 
 SLUG = "pose-estimation"
 ENGINE = "mediapipe-pose"
+LICENCE = "Apache-2.0 (PyPI mediapipe)"
 
 # A MediaPipe graph processes one image at a time.
 _run_lock = threading.Lock()

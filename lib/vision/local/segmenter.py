@@ -16,6 +16,7 @@ from lib.vision.types import Prediction
 
 SLUG = "background-removal"
 ENGINE = "mediapipe-selfie-segmentation"
+LICENCE = "Apache-2.0 (PyPI mediapipe)"
 
 # A MediaPipe graph processes one image at a time.
 _run_lock = threading.Lock()

@@ -5,7 +5,7 @@ import { $, h } from "../dom.js";
 import { dateTime } from "../format.js";
 import { pagedTable } from "../tables.js";
 
-const ACTIONS = { "credits.adjust": "Adjusted credits", "user.update": "Changed access" };
+const ACTIONS = { "credits.adjust": "Adjusted credits", "user.update": "Changed access", "user.erase": "Erased account", "policy.publish": "Published a policy update" };
 
 function change(entry) {
   const before = entry.before || {};

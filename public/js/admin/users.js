@@ -1,4 +1,4 @@
-// Admin · users: search, one person's account, credit adjustments, disable and enable.
+// Admin · users: search, one person's account, credit adjustments, disable and enable, erase.
 
 import { api } from "../api.js";
 import { $, h, replace } from "../dom.js";
@@ -7,6 +7,7 @@ import { bindForm, field, setStatus } from "../forms.js";
 import { confirmAction } from "../dialog.js";
 import { dataTable, pagedTable } from "../tables.js";
 import { modelNamer } from "../catalog.js";
+import { eraseCard } from "./erase.js";
 
 const fullName = (u) => `${u.first_name} ${u.last_name}`.trim() || u.email;
 const badge = (kind, text) => h("span", { class: `badge ${kind}` }, text);
@@ -26,7 +27,7 @@ function adjustForm(user, onDone) {
   return form;
 }
 
-function detailView(detail, { back, reload, modelName }) {
+function detailView(detail, { back, reload, modelName, erased }) {
   const { user } = detail;
   const status = h("p", { class: "form-status", "aria-live": "polite" });
   async function setDisabled(disabled) {
@@ -46,7 +47,8 @@ function detailView(detail, { back, reload, modelName }) {
   return h("div", { class: "stack", dataset: { user: user.id } },
     h("button", { type: "button", class: "link", onclick: back }, "← All users"),
     h("div", { class: "card stack" },
-      h("div", { class: "row-between" }, h("h2", {}, fullName(user)), h("span", {}, accessBadges(user))),
+      h("div", { class: "row-between" }, h("h2", {}, fullName(user)),
+        h("span", {}, accessBadges(user), user.email_verified ? null : [" ", badge("paused", "Email not verified")])),
       h("div", { class: "grid grid-4" },
         h("div", { class: "stat" }, h("span", { class: "label" }, "Email"), h("span", {}, user.email)),
         h("div", { class: "stat" }, h("span", { class: "label" }, "Company"), h("span", {}, user.company || "—")),
@@ -82,7 +84,8 @@ function detailView(detail, { back, reload, modelName }) {
       { label: "Credits", num: true, cell: (p) => number(p.credits) },
       { label: "Amount", num: true, cell: (p) => money(p.amount_cents, p.currency) },
       { label: "Status", cell: (p) => badge(p.status, capitalize(p.status)) },
-    ] }) : h("p", { class: "muted" }, "No payments."));
+    ] }) : h("p", { class: "muted" }, "No payments."),
+    eraseCard(user, erased));
 
   async function reloadAfter(message) {
     reload(await api(`/api/admin/users/${user.id}`), message);
@@ -95,14 +98,15 @@ export async function mount(section) {
   const detailBox = $("#user-detail", section);
   const search = $("#user-search", section);
 
-  function showList() {
+  function showList(message) {
     detailBox.hidden = true;
     listView.hidden = false;
     table.reload();
+    setStatus($("#users-status", section), typeof message === "string" ? message : "");
   }
 
   function showDetail(detail, message) {
-    replace(detailBox, detailView(detail, { back: showList, reload: showDetail, modelName }));
+    replace(detailBox, detailView(detail, { back: showList, reload: showDetail, modelName, erased: showList }));
     if (message) setStatus($(".form-status", detailBox), message);
     listView.hidden = true;
     detailBox.hidden = false;

@@ -6,6 +6,7 @@ import { $, h, replace } from "../dom.js";
 import { credits, number } from "../format.js";
 import { loadModels, outputWords } from "../catalog.js";
 import { problemWith, setBusy, showFieldError } from "../forms.js";
+import { optionsRow } from "./run-options.js";
 import { resultView } from "./result-view.js";
 
 const MAX_IMAGE_BYTES = 4 * 1024 * 1024;
@@ -59,6 +60,7 @@ export async function mount(section, app) {
   const progressText = $("#progress-text", section);
   const errorBox = $("#run-error", section);
   const resultBox = $("#result", section);
+  const options = optionsRow($("#run-options", section), $("#options-row", section));
   let models = [];
   let file = null;
   let previewUrl = null;
@@ -76,6 +78,7 @@ export async function mount(section, app) {
   replace(picker, models.map((m) => modelOption(m, m === initial)));
 
   const selected = () => models.find((m) => m.slug === form.elements.model.value);
+  options.show(selected());
 
   function updateCost() {
     const model = selected();
@@ -92,7 +95,12 @@ export async function mount(section, app) {
       : h("span", {}, `${model.name} costs `, h("strong", {}, credits(model.cost)), `. You have ${number(balance)}.`));
   }
 
+  // One Idempotency-Key per run the person asked for: a double click, or a click again after a
+  // lost connection, with the same image, model and options is charged once. Any change makes a new key.
+  let runKey = null;
+
   function setFile(chosen) {
+    runKey = null;
     if (previewUrl) URL.revokeObjectURL(previewUrl);
     file = chosen;
     previewUrl = chosen ? URL.createObjectURL(chosen) : null;
@@ -109,7 +117,10 @@ export async function mount(section, app) {
     clearButton.hidden = !chosen;
   }
 
-  picker.addEventListener("change", updateCost);
+  picker.addEventListener("change", () => {
+    options.show(selected());
+    updateCost();
+  });
   fileInput.addEventListener("change", () => setFile(fileInput.files[0] || null));
   urlInput.addEventListener("input", () => {
     if (urlInput.value.trim() && file) setFile(null);
@@ -151,16 +162,23 @@ export async function mount(section, app) {
     progressText.textContent = text;
   }
 
-  async function send(model) {
+  form.addEventListener("input", () => { runKey = null; });
+  form.addEventListener("change", () => { runKey = null; });
+
+  async function send(model, chosen) {
     const path = `/api/vision/${model.slug}`;
+    runKey = runKey || crypto.randomUUID();
+    const headers = { "Idempotency-Key": runKey };
     if (!file) {
       showProgress(null, `Running ${model.name} on the image at your URL…`);
-      return api(path, { method: "POST", body: { url: urlInput.value.trim() } });
+      return api(path, { method: "POST", body: { url: urlInput.value.trim(), ...chosen }, headers });
     }
     const body = new FormData();
     body.append("image", file);
+    for (const [name, value] of Object.entries(chosen)) body.append(name, String(value));
     showProgress(0, "Uploading… 0%");
     return upload(path, body, {
+      headers,
       onProgress: (fraction) => showProgress(fraction, `Uploading… ${Math.round(fraction * 100)}%`),
       onUploaded: () => showProgress(null, `Uploaded. ${model.name} is looking at your image…`),
     });
@@ -189,15 +207,19 @@ export async function mount(section, app) {
       else replace(errorBox, explain(problem));
       return;
     }
+    const chosen = options.values();
+    if (!chosen) return;  // the wrong option is marked next to its box
     setBusy(runButton, true);
     resultBox.setAttribute("aria-busy", "true");
     try {
-      const response = await send(model);
+      const response = await send(model, chosen);
       app.setBalance(response.credits_remaining);
       showResult(response, model);
     } catch (error) {
       if (!(error instanceof ApiError)) throw error;
+      const optionInput = error.field && options.input(error.field);
       if (error.field === "url") showFieldError(urlInput, error.message);
+      else if (optionInput) showFieldError(optionInput, error.message);
       else replace(errorBox, explain(error));
       if (typeof error.detail.credits_remaining === "number") app.setBalance(error.detail.credits_remaining);
     } finally {

@@ -1,9 +1,12 @@
-// Settings: profile, email notifications, password, data export, account deletion.
+// Settings: profile, email notifications, credit alerts, email address and analytics, password, two-factor, sessions, data export,
+// account deletion.
 
 import { api, download } from "../api.js";
 import { $, saveAs } from "../dom.js";
 import { bindForm, setBusy, setStatus } from "../forms.js";
 import { confirmAction } from "../dialog.js";
+import { activeSessions, twoFactor } from "./security.js";
+import { mountPrivacySettings } from "./privacy-settings.js";
 
 function fillProfile(form, user) {
   form.elements.first_name.value = user.first_name;
@@ -29,6 +32,24 @@ function notifications(section, app) {
     } finally {
       box.disabled = false;
     }
+  });
+}
+
+async function creditAlerts(section) {
+  const form = $("#alerts-form", section);
+  const input = form.elements.low_credit_threshold;
+  const status = $("#alerts-status", section);
+  try {
+    input.value = (await api("/api/account/alerts")).low_credit_threshold;
+  } catch (error) {
+    setStatus(status, `Your alert couldn't be loaded: ${error.message}`, false);
+  }
+  bindForm(form, {
+    submit: (body) => api("/api/account/alerts", { method: "PATCH", body }),
+    success: ({ low_credit_threshold }) => {
+      input.value = low_credit_threshold;
+      setStatus(status, `Saved: we mail you below ${low_credit_threshold} credits, and at 0.`);
+    },
   });
 }
 
@@ -63,15 +84,24 @@ export async function mount(section, app) {
   });
 
   notifications(section, app);
+  await creditAlerts(section);
+  twoFactor(section, app);
+  const sessions = activeSessions(section);
+  mountPrivacySettings(section, app);
 
   const password = $("#password-form", section);
   $("input[name=username]", password).value = app.user.email;
   bindForm(password, {
-    submit: ({ current_password, new_password }) => api("/api/auth/password", { method: "POST", body: { current_password, new_password } }),
-    success: () => {
+    submit: async ({ current_password, new_password, revoke_tokens }) => {
+      await api("/api/auth/password", { method: "POST", body: { current_password, new_password, revoke_tokens } });
+      return revoke_tokens;
+    },
+    success: (revoked) => {
       password.reset();
       $("input[name=username]", password).value = app.user.email;
-      setStatus($("#password-status", section), "Password changed. Other devices have been signed out.");
+      const tokens = revoked ? "Your API tokens were revoked." : "Your API tokens still work.";
+      setStatus($("#password-status", section), `Password changed. Other devices have been signed out. ${tokens}`);
+      sessions.show();
     },
   });
 
@@ -93,4 +123,5 @@ export async function mount(section, app) {
       if (deleted) location.assign("/?account=deleted");
     },
   });
+  return sessions;  // refreshes the session list each time Settings is shown again
 }

@@ -158,6 +158,8 @@ class Runner:
                       usage_id=prediction.usage_id, request_id=prediction.request_id, results=results)
         if prediction.sandbox:
             record["sandbox"] = True
+        if prediction.replayed:  # answered from the server's idempotency record: the first run already paid
+            record["replayed"] = True
         saved = self._save(name, data, prediction)
         if saved:
             record["saved"] = str(saved)

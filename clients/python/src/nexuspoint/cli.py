@@ -26,6 +26,11 @@ def plural(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
 
 
+def flag(option: str) -> str:
+    """The command-line spelling of an API option: max_results -> --max-results."""
+    return "--" + option.replace("_", "-")
+
+
 def say(text: str = "") -> None:
     print(text, file=sys.stderr, flush=True)
 
@@ -85,6 +90,11 @@ def cmd_predict(client: Client, args) -> int:
     model = next((m for m in client.models() if m.slug == args.model), None)
     if model is None:
         raise UsageError(f"unknown model '{args.model}'; `nexuspoint models` lists them")
+    options = {k: v for k, v in (("lang", args.lang), ("min_confidence", args.min_confidence), ("max_results", args.max_results)) if v is not None}
+    refused = [name for name in options if model.options is not None and name not in model.options]
+    if refused:  # the server would answer 400 for every image: say so once, before anything is sent
+        takes = ", ".join(map(flag, model.options or ())) or "no options"
+        raise UsageError(f"{model.slug} has no {', '.join(map(flag, refused))} (it takes {takes})")
     if not model.available:
         say(f"error: {model.slug} can't run on {client.base_url} right now: {model.reason or 'unavailable'}.")
         return EXIT_FAILED
@@ -103,7 +113,6 @@ def cmd_predict(client: Client, args) -> int:
             say(f"error: the balance doesn't cover {plural(cost, 'credit')}. Buy credits in the dashboard, process fewer images, "
                 "or pass --yes to run until the credits run out.")
             return EXIT_USAGE
-    options = {k: v for k, v in (("lang", args.lang), ("min_confidence", args.min_confidence), ("max_results", args.max_results)) if v is not None}
     save_dir = Path(args.save) if args.save else None
     if save_dir:
         save_dir.mkdir(parents=True, exist_ok=True)

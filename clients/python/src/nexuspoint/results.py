@@ -150,7 +150,7 @@ class ModelInfo:
     cost: int
     output: str
     description: str = ""
-    options: list[str] = field(default_factory=list)
+    options: list[str] | None = None  # the option names it takes; None when the server doesn't say
     available: bool = True
     backend: str | None = None
     engine: str | None = None
@@ -305,7 +305,7 @@ def parse_models(body: Mapping) -> list[ModelInfo]:
     for m in _dicts(body.get("models") if isinstance(body, Mapping) else None):
         out.append(ModelInfo(
             slug=str(m.get("slug", "")), name=str(m.get("name", m.get("slug", ""))), cost=_int(m.get("cost"), 0),
-            output=str(m.get("output", "")), description=str(m.get("description", "")), options=list(m.get("options") or []),
+            output=str(m.get("output", "")), description=str(m.get("description", "")), options=list(m["options"] or []) if "options" in m else None,
             available=m.get("available", True) is not False, backend=m.get("backend"), engine=m.get("engine"), reason=m.get("reason"),
         ))
     return out

@@ -1,12 +1,7 @@
-"""Every change to a credit balance, with its ledger row, in one transaction.
-
-A user's `credits` always equals the sum of their ledger `delta`s;
-`python -m lib.credits reconcile [--user ID]` proves it (exit 1 if not).
-"""
+"""Balance changes other than a vision call's: each with its ledger row, in one transaction."""
 
 from __future__ import annotations
 
-import sys
 from datetime import UTC, datetime
 
 from bson import ObjectId
@@ -15,7 +10,7 @@ from pymongo import ReturnDocument
 from lib import db
 from lib.errors import ApiError
 
-USER_FIELDS = {"credits": 1, "email": 1, "first_name": 1, "notifications": 1, "session_version": 1, "disabled": 1, "low_credit_threshold": 1}
+USER_FIELDS = {"credits": 1, "email": 1, "first_name": 1, "notifications": 1, "disabled": 1, "low_credit_threshold": 1}
 
 
 class InsufficientCredits(ApiError):
@@ -44,28 +39,6 @@ def _change(user_filter: dict, delta: int, row: dict, *, session) -> tuple[dict 
     return user, entry
 
 
-def debit(user_id: ObjectId, amount: int, *, model: str, source: str, token_id=None, image_url=None, user_filter=None):
-    """Take `amount` credits for one model call; never below zero.
-
-    Returns (ledger row, user after). `user_filter` lets the caller fold its
-    own checks (session version, not disabled) into the same conditional update.
-    Raises InsufficientCredits, or LookupError when `user_filter` did not match.
-    """
-    row = {"kind": "use", "model": model, "source": source, "credits": amount, "status": "succeeded"}
-    if token_id is not None:
-        row["token_id"] = token_id
-    if image_url:
-        row["image_url"] = image_url
-    match = {"_id": user_id, "credits": {"$gte": amount}, **(user_filter or {})}
-    user, entry = db.transaction(lambda s: _change(match, -amount, row, session=s))
-    if user is None:
-        current = db.collection("users").find_one({"_id": user_id, **(user_filter or {})}, {"credits": 1})
-        if current is None:
-            raise LookupError("caller no longer valid")
-        raise InsufficientCredits(current.get("credits", 0), amount)
-    return entry, user
-
-
 def log_test_call(user_id: ObjectId, *, model: str, token_id, token_name, request_id, status: str, image_url=None, failure=None) -> dict:
     """A test token's call in the call log: a `use` row that moves nothing (delta 0, credits 0, `test: true`).
 
@@ -80,23 +53,6 @@ def log_test_call(user_id: ObjectId, *, model: str, token_id, token_name, reques
         row["failure"] = failure
     row["_id"] = db.collection("ledger").insert_one(row).inserted_id
     return row
-
-
-def refund(use_row: dict, reason: str = "") -> int | None:
-    """Give back the credits of a failed call, once; marks the use row failed. Returns the balance."""
-
-    def callback(session):
-        marked = db.collection("ledger").update_one(
-            {"_id": use_row["_id"], "kind": "use", "status": "succeeded"},
-            {"$set": {"status": "failed", "failure": reason[:200]}}, session=session,
-        )
-        if not marked.modified_count:
-            return None
-        row = {"kind": "refund", "model": use_row.get("model"), "use_id": use_row["_id"], "source": use_row.get("source")}
-        user, _ = _change({"_id": use_row["user_id"]}, int(use_row["credits"]), row, session=session)
-        return user["credits"] if user else None
-
-    return db.transaction(callback)
 
 
 def open_account(user: dict, bonus: int, *, session=None) -> dict:
@@ -157,31 +113,3 @@ def adjust(user_id: ObjectId, delta: int, admin_id: ObjectId, reason: str, *, se
             raise LookupError(f"no user {user_id}")
         raise ApiError(409, "balance_would_go_negative", f"The balance is {current.get('credits', 0)}; removing {-delta} would take it below zero.")
     return entry, user
-
-
-def reconcile(user_id: ObjectId | None = None) -> list[dict]:
-    """Users whose balance differs from the sum of their ledger deltas."""
-    match = {"user_id": user_id} if user_id else {}
-    sums = {row["_id"]: row["total"] for row in db.collection("ledger").aggregate(
-        [{"$match": match}, {"$group": {"_id": "$user_id", "total": {"$sum": "$delta"}}}]
-    )}
-    users = db.collection("users").find({"_id": user_id} if user_id else {}, {"credits": 1})
-    return [
-        {"user_id": u["_id"], "balance": u.get("credits", 0), "ledger_sum": sums.get(u["_id"], 0)}
-        for u in users if u.get("credits", 0) != sums.get(u["_id"], 0)
-    ]
-
-
-def main(argv: list[str]) -> int:
-    if not argv or argv[0] != "reconcile" or len(argv) not in (1, 3) or (len(argv) == 3 and argv[1] != "--user"):
-        print("usage: python -m lib.credits reconcile [--user ID]", file=sys.stderr)
-        return 2
-    problems = reconcile(ObjectId(argv[2]) if len(argv) == 3 else None)
-    for p in problems:
-        print(f"user {p['user_id']}: balance {p['balance']} != ledger sum {p['ledger_sum']}")
-    print("books reconcile" if not problems else f"{len(problems)} user(s) do not reconcile")
-    return 1 if problems else 0
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,4 @@
+from lib.accounts.twofactor import disable
+from lib.http import endpoint
+
+app = endpoint(POST=disable, auth="session")

@@ -1,0 +1,4 @@
+from lib.accounts.twofactor import setup
+from lib.http import endpoint
+
+app = endpoint(POST=setup, auth="session")

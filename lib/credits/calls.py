@@ -1,0 +1,170 @@
+"""A vision call's charge without a transaction: concurrent calls on one account never conflict.
+
+1. `debit`: one conditional findOneAndUpdate on the user document takes the
+   credits (never below zero, within the token's cap) and records the call as a
+   *pending entry* in the same document: one write, atomic by itself.
+2. `succeed`: inserts the call's `use` row under the entry's `_id` (a second
+   insert of it is a duplicate key, so a retry cannot count twice), then pulls
+   the entry.  `fail` gives the credits back and pulls the entry in one
+   conditional write, then records the failed row and its refund row.
+
+So at every instant `balance == sum(ledger deltas) + sum(pending entries with
+no ledger row)`. A process that dies between the two steps leaves an entry
+that `lib.credits.settle` resolves later (refunded: no answer was recorded).
+A successful dashboard call is three commands (debit, insert, pull), as the
+transaction it replaces was (update, insert, commit).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from bson import ObjectId
+from pymongo import ReturnDocument
+from pymongo.errors import DuplicateKeyError
+
+from lib import db
+from lib.credits import ledger
+from lib.credits.ledger import USER_FIELDS, InsufficientCredits
+from lib.errors import ApiError
+
+
+@dataclass(frozen=True)
+class Cap:
+    """A token's credit cap, as the debit enforces it on `users.token_spend.<token id>` = {period, used}."""
+
+    token_id: ObjectId
+    limit: int
+    period: str  # "day", "month" or "total"
+    key: str  # the current period's key (lib.tokens.periods.key)
+    resets_at: datetime | None
+
+    @property
+    def field(self) -> str:
+        return f"token_spend.{self.token_id}"
+
+
+class TokenCreditLimit(ApiError):
+    def __init__(self, cap: Cap, used: int, cost: int):
+        super().__init__(
+            402, "token_credit_limit",
+            f"This API token may spend {cap.limit} credit{'s' if cap.limit != 1 else ''} "
+            f"{'in total' if cap.period == 'total' else 'a ' + cap.period}; {used} are used and this call costs {cost}. Nothing was charged.",
+            limit=cap.limit, used=used, period=cap.period, resets_at=cap.resets_at,
+        )
+
+
+@dataclass
+class Charge:
+    """A debit whose outcome is not recorded yet: the pending entry's `row` becomes the `use` row."""
+
+    user_id: ObjectId
+    amount: int
+    row: dict
+    user: dict = field(repr=False)
+    cap: Cap | None = None
+
+    @property
+    def use_id(self) -> ObjectId:
+        return self.row["_id"]
+
+
+def debit(user_id: ObjectId, amount: int, *, model: str, source: str, use_id: ObjectId | None = None,
+          user_filter: dict | None = None, cap: Cap | None = None, **details) -> Charge:
+    """Take `amount` credits for one call, leaving a pending entry; see the module docstring.
+
+    `user_filter` folds the caller's own checks (session, not disabled) into the same write.
+    `details` (token_id, token_name, image_url, request_id) go into the usage row.
+    Raises InsufficientCredits, TokenCreditLimit, or LookupError when `user_filter` did not match.
+    """
+    now = ledger._now()
+    row = {"_id": use_id or ObjectId(), "user_id": user_id, "kind": "use", "model": model, "source": source,
+           "credits": amount, "delta": -amount, "created_at": now, **{k: v for k, v in details.items() if v is not None}}
+    entry = {"_id": row["_id"], "at": now, "row": row}
+    match = {"_id": user_id, "credits": {"$gte": amount}, **(user_filter or {})}
+    if cap is None:
+        update = {"$inc": {"credits": -amount}, "$push": {"pending": entry}}
+    elif amount <= cap.limit:
+        entry["spend"] = {"field": cap.field, "key": cap.key}  # so that settle can give the cap its share back too
+        match["$or"] = [{f"{cap.field}.period": cap.key, f"{cap.field}.used": {"$lte": cap.limit - amount}},
+                        {f"{cap.field}.period": {"$ne": cap.key}}]  # a new period starts the count again
+        update = _capped_update(cap, amount, entry)
+    else:
+        update = None
+    user = update and db.collection("users").find_one_and_update(match, update, projection=USER_FIELDS,
+                                                                 return_document=ReturnDocument.AFTER)
+    if user is None:
+        _refuse(user_id, amount, user_filter, cap)
+    row["balance_after"] = user["credits"]
+    return Charge(user_id, amount, row, user, cap)
+
+
+def _capped_update(cap: Cap, amount: int, entry: dict) -> list[dict]:
+    """The same write as an update pipeline, so the cap's count restarts in a new period within it."""
+    spend = f"${cap.field}"
+    return [{"$set": {
+        "credits": {"$subtract": ["$credits", amount]},
+        cap.field: {"period": cap.key, "used": {"$cond": [{"$eq": [f"{spend}.period", cap.key]}, {"$add": [f"{spend}.used", amount]}, amount]}},
+        "pending": {"$concatArrays": [{"$ifNull": ["$pending", []]}, {"$literal": [entry]}]},  # literal: no "$name" in a token name is a path
+    }}]
+
+
+def _refuse(user_id: ObjectId, amount: int, user_filter: dict | None, cap: Cap | None) -> None:
+    """Raise the refusal the conditional update meant (one read, on the refused path only)."""
+    projection = {"credits": 1, **({cap.field: 1} if cap else {})}
+    current = db.collection("users").find_one({"_id": user_id, **(user_filter or {})}, projection)
+    if current is None:
+        raise LookupError("caller no longer valid")
+    if cap is not None:
+        spend = (current.get("token_spend") or {}).get(str(cap.token_id)) or {}
+        used = int(spend.get("used", 0)) if spend.get("period") == cap.key else 0
+        if used + amount > cap.limit:
+            raise TokenCreditLimit(cap, used, amount)
+    raise InsufficientCredits(current.get("credits", 0), amount)
+
+
+def succeed(charge: Charge, **outcome) -> bool:
+    """Record the call as answered (the charge stands). False if `settle` got to it first: then it was refunded."""
+    row = {**charge.row, "status": "succeeded", **outcome}
+    try:
+        db.collection("ledger").insert_one(row)
+    except DuplicateKeyError:  # a retried insert, or settle recorded it as failed meanwhile
+        recorded = db.collection("ledger").find_one({"_id": charge.use_id}, {"status": 1})
+        if not recorded or recorded.get("status") != "succeeded":
+            return False
+    db.collection("users").update_one({"_id": charge.user_id}, {"$pull": {"pending": {"_id": charge.use_id}}})
+    return True
+
+
+def fail(charge: Charge, error_code: str, **outcome) -> int | None:
+    """Give the credits of a failed call back, once. Returns the balance (None if settle got to it first)."""
+    spend = {"field": charge.cap.field, "key": charge.cap.key} if charge.cap else None
+    user = give_back(charge.user_id, charge.use_id, charge.amount, spend)
+    if user is None:
+        return None
+    write_failure(charge.row, user["credits"], error_code, outcome)
+    return user["credits"]
+
+
+def give_back(user_id: ObjectId, use_id: ObjectId, amount: int, spend: dict | None, *, session=None) -> dict | None:
+    """Pull the pending entry and return its credits, and its share of the token's cap while that period lasts."""
+    match = {"_id": user_id, "pending._id": use_id}
+    update = {"$inc": {"credits": amount}, "$pull": {"pending": {"_id": use_id}}}
+    users = db.collection("users")
+    if spend is not None:
+        same_period = users.find_one_and_update(
+            {**match, f"{spend['field']}.period": spend["key"]},
+            {**update, "$inc": {"credits": amount, f"{spend['field']}.used": -amount}},
+            projection={"credits": 1}, return_document=ReturnDocument.AFTER, session=session)
+        if same_period is not None:
+            return same_period
+    return users.find_one_and_update(match, update, projection={"credits": 1}, return_document=ReturnDocument.AFTER, session=session)
+
+
+def write_failure(row: dict, balance: int, error_code: str, outcome: dict, *, session=None) -> None:
+    """The failed call's `use` row and its refund row: together they move nothing, as the balance did."""
+    failed = {**row, "status": "failed", "failure": error_code[:200], **outcome}
+    refund = {"user_id": row["user_id"], "kind": "refund", "model": row.get("model"), "source": row.get("source"),
+              "use_id": row["_id"], "delta": row["credits"], "balance_after": balance, "created_at": ledger._now()}
+    db.collection("ledger").insert_many([failed, refund], session=session)

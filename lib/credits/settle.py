@@ -1,0 +1,61 @@
+"""Calls whose outcome was never recorded (the process died, the database dropped): refund them.
+
+A pending entry older than SETTLE_AFTER belongs to a call no function can still
+be running (vercel.json caps a vision function at 30 s). Its `use` row is
+written as failed (`outcome_unknown`) with its refund row, and the credits go
+back, in one transaction; if the call did record its row first (a duplicate
+`_id`), only the entry is pulled: that call was answered and stays charged.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from pymongo.errors import BulkWriteError
+
+from lib import db
+from lib.credits.calls import give_back, write_failure
+from lib.credits.ledger import _now
+
+SETTLE_AFTER = timedelta(minutes=5)
+UNKNOWN = "outcome_unknown"
+DUPLICATE_KEY = 11000
+
+
+class _AlreadySettled(Exception):
+    """The entry left the user document between the scan and the transaction."""
+
+
+def settle(now: datetime | None = None) -> dict[str, int]:
+    """Resolve every pending entry older than SETTLE_AFTER. Returns {"refunded": n, "recorded": n}."""
+    cutoff = (now or _now()) - SETTLE_AFTER
+    done = {"refunded": 0, "recorded": 0}
+    for user in db.collection("users").find({"pending.at": {"$lt": cutoff}}, {"pending": 1}):
+        for entry in user["pending"]:
+            if entry["at"] < cutoff:
+                outcome = _settle_entry(user["_id"], entry)
+                if outcome:
+                    done[outcome] += 1
+    return done
+
+
+def _settle_entry(user_id, entry: dict) -> str | None:
+    row = entry["row"]
+
+    def refund(session):
+        user = give_back(user_id, entry["_id"], row["credits"], entry.get("spend"), session=session)
+        if user is None:
+            raise _AlreadySettled
+        write_failure(row, user["credits"], UNKNOWN, {}, session=session)
+        return "refunded"
+
+    try:
+        return db.transaction(refund)
+    except _AlreadySettled:
+        return None
+    except BulkWriteError as exc:
+        if exc.details["writeErrors"][0]["code"] != DUPLICATE_KEY:
+            raise
+        # the call recorded its row and died before pulling the entry: it was answered and stays charged
+        db.collection("users").update_one({"_id": user_id}, {"$pull": {"pending": {"_id": entry["_id"]}}})
+        return "recorded"

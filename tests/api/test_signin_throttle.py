@@ -1,0 +1,68 @@
+"""The per-account sign-in throttle: failures from any number of IPs add up, and the wait grows."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from lib import db
+from lib.accounts import throttle
+from tests.fixtures.accounts import PASSWORD
+
+
+def attempt(anon, email, password, i):
+    """One sign-in from its own IP, as a botnet would spread them."""
+    return anon.post("/api/auth/login", json={"email": email, "password": password}, ip=f"10.0.{i // 250}.{i % 250 + 1}")
+
+
+def counter(email) -> dict | None:
+    return db.collection("ratelimits").find_one({"_id": throttle.key(email)})
+
+
+def let_the_wait_pass(email) -> None:
+    db.collection("ratelimits").update_one({"_id": throttle.key(email)}, {"$set": {"next_at": datetime.now(UTC) - timedelta(seconds=1)}})
+
+
+def test_failures_from_many_ips_add_up_and_then_even_the_right_password_waits(anon, user):
+    for i in range(throttle.FREE_FAILURES + 1):
+        assert attempt(anon, user["email"], "not the password", i).error_code == "invalid_credentials"
+    r = attempt(anon, user["email"], PASSWORD, 99)
+    assert r.status_code == 429 and r.error_code == "rate_limited" and int(r.headers["retry-after"]) >= 1
+    assert not r.cookies
+    let_the_wait_pass(user["email"])
+    assert attempt(anon, user["email"], PASSWORD, 100).status_code == 200
+    assert counter(user["email"]) is None  # a success starts afresh
+
+
+def test_the_wait_doubles_with_each_failure_up_to_five_minutes(anon, user):
+    for i in range(throttle.FREE_FAILURES):
+        attempt(anon, user["email"], "not the password", i)
+    waits = []
+    for i in range(12):
+        let_the_wait_pass(user["email"])
+        assert attempt(anon, user["email"], "not the password", 50 + i).error_code == "invalid_credentials"
+        waits.append(int(attempt(anon, user["email"], PASSWORD, 80 + i).headers["retry-after"]))
+    assert waits == [2, 4, 8, 16, 32, 64, 128, 256, 300, 300, 300, 300]
+
+
+def test_free_failures_do_not_slow_anyone_down(anon, user):
+    for i in range(throttle.FREE_FAILURES - 1):
+        attempt(anon, user["email"], "not the password", i)
+    assert attempt(anon, user["email"], PASSWORD, 77).status_code == 200
+
+
+def test_unknown_addresses_are_throttled_alike(anon):
+    for i in range(throttle.FREE_FAILURES + 1):
+        assert attempt(anon, "nobody@example.com", "whatever password", i).error_code == "invalid_credentials"
+    assert attempt(anon, "nobody@example.com", "whatever password", 99).status_code == 429
+
+
+def test_the_counter_names_no_email(anon, user):
+    attempt(anon, user["email"], "not the password", 1)
+    assert user["email"] not in str(list(db.collection("ratelimits").find()))
+
+
+def test_deleting_the_account_forgets_its_counter(client, anon, user):
+    attempt(anon, user["email"], "not the password", 1)
+    assert counter(user["email"])["failures"] == 1
+    assert client.delete("/api/account", json={"password": PASSWORD}).status_code == 204
+    assert counter(user["email"]) is None
