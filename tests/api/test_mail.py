@@ -223,8 +223,15 @@ def test_an_ses_failure_never_fails_the_request_and_is_logged(client, ses, caplo
     assert record.exc_info and "MessageRejected" in caplog.text
 
 
-def test_an_ses_failure_during_reset_still_answers_202(client, anon, user, ses):
-    assert anon.post("/api/auth/forgot", json={"email": user["email"]}).status_code == 202
+def test_an_ses_failure_during_reset_still_answers_202(client, anon, user, ses, caplog):
+    backend, params = ses  # the sender is not verified: SES answers MessageRejected
+    with caplog.at_level(logging.ERROR, logger="nexuspoint.mail"):
+        assert anon.post("/api/auth/forgot", json={"email": user["email"]}).status_code == 202
+    [attempt] = params  # the reset mail was handed to SES...
+    assert attempt["Destination"] == {"ToAddresses": [user["email"]]} and "/reset" in attempt["Message"]["Body"]["Text"]["Data"]
+    assert backend.sent_messages == []  # ...which refused it, and the refusal is in the log
+    [record] = [r for r in caplog.records if r.name == "nexuspoint.mail"]
+    assert record.exc_info and "'password_reset'" in record.getMessage() and "MessageRejected" in caplog.text
 
 
 def test_plaintext_passwords_never_enter_a_mail(client, anon, ses):

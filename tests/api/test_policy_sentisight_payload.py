@@ -15,8 +15,8 @@ import pytest
 from tests.fixtures.vision_calls import CALL_KINDS, IMAGE_URL, noisy_image
 
 # What an HTTP client sends anyway, plus our SentiSight credential; nothing from the caller.
-SENTISIGHT_HEADERS = frozenset({"host", "user-agent", "accept-encoding", "accept", "connection", "x-auth-token",
-                                "content-type", "content-length"})
+SENTISIGHT_HEADERS = frozenset({"host", "user-agent", "accept-encoding", "accept", "x-auth-token", "content-type",
+                                "content-length"})
 CALLER = {"user-agent": "Ada's own browser 1.0", "referer": "http://testserver/dashboard/try?email=ada",
           "x-forwarded-for": "198.51.100.23", "accept-language": "de-CH"}
 
@@ -25,10 +25,9 @@ def expected_values(sentisight, content_type: str, body: bytes) -> dict[str, obj
     """Header -> the exact value, or a pattern it must match."""
     return {
         "host": f"{sentisight.host}:{sentisight.port}",
-        "user-agent": re.compile(r"python-requests/[\d.]+"),
-        "accept-encoding": re.compile(r"[a-z]+(, [a-z]+)*"),
+        "user-agent": re.compile(r"python-urllib3/[\d.]+"),
+        "accept-encoding": "gzip, deflate",
         "accept": "application/json",
-        "connection": "keep-alive",
         "x-auth-token": sentisight.token,
         "content-type": content_type,
         "content-length": str(len(body)),

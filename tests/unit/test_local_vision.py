@@ -91,6 +91,7 @@ def test_missing_package_makes_the_model_unavailable_not_a_crash(monkeypatch):
     assert "rapidocr" in caught.value.message and "SENTISIGHT_API_TOKEN" in caught.value.message
 
 
+@pytest.mark.skipif(bool(packages.missing(packages.MEDIAPIPE_IMPORTS)), reason="mediapipe is not installed (optional)")
 def test_mediapipe_models_are_unavailable_on_a_protobuf_that_breaks_them(monkeypatch):
     real = packages.importlib.metadata.version
     monkeypatch.setattr(packages.importlib.metadata, "version", lambda dist: "7.36.2" if dist == "protobuf" else real(dist))
