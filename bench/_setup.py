@@ -13,6 +13,8 @@ import contextlib
 import io
 import os
 import statistics
+import subprocess
+import sys
 import tempfile
 import threading
 import uuid
@@ -87,12 +89,18 @@ from tests.fakes.sentisight import FakeSentiSight  # noqa: E402
 from tests.fixtures.accounts import PASSWORD, sign_up  # noqa: E402, F401 (PASSWORD: for the benches that sign in)
 from tests.fixtures.sentisight import image_bytes  # noqa: E402
 
+DATABASE_PROCESS = ("import time; from local import embedded_db; server, uri = embedded_db.start(':memory:', port={port}); "
+                    "print(uri, flush=True); time.sleep(1e9)")
+
 
 class Stack:
-    """The embedded database and the fake SentiSight, started once for the process."""
+    """The embedded database (in a process of its own, as Atlas is another machine: the benches' client threads
+    must not share its interpreter lock) and the fake SentiSight, started once for the process."""
 
     def __init__(self):
-        self.server, self.uri = embedded_db.start(":memory:")
+        port = embedded_db.free_port()
+        self.server = subprocess.Popen([sys.executable, "-c", DATABASE_PROCESS.format(port=port)], stdout=subprocess.PIPE, text=True)
+        self.uri = self.server.stdout.readline().strip()
         self.fake = FakeSentiSight().start()
         os.environ.update({
             "MONGODB_URI": self.uri,
@@ -106,7 +114,8 @@ class Stack:
     def stop(self) -> None:
         self.fake.stop()
         db.client().close()
-        self.server.stop()
+        self.server.terminate()
+        self.server.wait(timeout=30)
 
 
 _stack: Stack | None = None

@@ -2,7 +2,7 @@
 
 Both sides send the same PNG to the same zero-latency fake SentiSight over the
 same kind of connection, so the difference is our work: routing, auth, input
-checks, the debit transaction, normalizing and the request log, on the
+checks, the debit (lib/credits/calls.py), normalizing and the request log, on the
 embedded database. The two are interleaved call by call, so load from other
 processes hits both alike.
 
@@ -28,8 +28,8 @@ def _direct_call(image: bytes):
     """The request lib.vision.sentisight would send, without anything of ours around it."""
     settings = config.settings()
     model = catalog.get("general-classification")
-    return sentisight_backend.session().post(
-        f"{settings.sentisight_base_url}/pm-predict/{model.sentisight_name}", data=image,
+    return sentisight_backend.pool().request(
+        "POST", f"{settings.sentisight_base_url}/pm-predict/{model.sentisight_name}", body=image,
         headers={"X-Auth-token": settings.sentisight_api_token, "Content-Type": "application/octet-stream", "Accept": "application/json"},
         timeout=10,
     )
@@ -52,7 +52,7 @@ def run(calls: int = CALLS) -> list[Figure]:
 
     def direct():
         r = _direct_call(image)
-        assert r.status_code == 200, r.text
+        assert r.status == 200, r.data
 
     for _ in range(WARM_UP):
         through_app()

@@ -29,7 +29,6 @@ INDEXES = {
     "users": [
         ([("email", ASCENDING)], {"unique": True}), ([("created_at", ASCENDING)], {}),
         ([("auto_topup.active", ASCENDING)], {"sparse": True}),  # the auto top-up cron job's query (lib/billing/topups)
-        ([("pending.at", ASCENDING)], {"sparse": True}),  # lib.credits.settle: calls in flight too long
         ([("object_to_analytics", ASCENDING)], {"sparse": True}),  # admin stats leave these people's usage out
     ],
     "tokens": [([("hash", ASCENDING)], {"unique": True}), ([("user_id", ASCENDING), ("created_at", ASCENDING)], {}),

@@ -2,7 +2,8 @@
 
 1. `debit`: one conditional findOneAndUpdate on the user document takes the
    credits (never below zero, within the token's cap) and records the call as a
-   *pending entry* in the same document: one write, atomic by itself.
+   *pending entry* (id, time, credits, model, source) in the same document: one
+   write, atomic by itself.
 2. `succeed`: inserts the call's `use` row under the entry's `_id` (a second
    insert of it is a duplicate key, so a retry cannot count twice), then pulls
    the entry.  `fail` gives the credits back and pulls the entry in one
@@ -57,7 +58,7 @@ class TokenCreditLimit(ApiError):
 
 @dataclass
 class Charge:
-    """A debit whose outcome is not recorded yet: the pending entry's `row` becomes the `use` row."""
+    """A debit whose outcome is not recorded yet: `row` becomes the `use` row, under the pending entry's `_id`."""
 
     user_id: ObjectId
     amount: int
@@ -81,7 +82,8 @@ def debit(user_id: ObjectId, amount: int, *, model: str, source: str, use_id: Ob
     now = ledger._now()
     row = {"_id": use_id or ObjectId(), "user_id": user_id, "kind": "use", "model": model, "source": source,
            "credits": amount, "delta": -amount, "created_at": now, **{k: v for k, v in details.items() if v is not None}}
-    entry = {"_id": row["_id"], "at": now, "row": row}
+    # Small on purpose: every write to the user document rewrites it, and a burst holds one entry per call in flight.
+    entry = {"_id": row["_id"], "at": now, "credits": amount, "model": model, "source": source}
     match = {"_id": user_id, "credits": {"$gte": amount}, **(user_filter or {})}
     if cap is None:
         update = {"$inc": {"credits": -amount}, "$push": {"pending": entry}}

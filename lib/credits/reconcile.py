@@ -23,7 +23,7 @@ def unsettled(user_id: ObjectId | None = None) -> list[dict]:
     """Calls charged more than SETTLE_AFTER ago whose outcome is still unrecorded: {user_id, use_id, credits, at}."""
     cutoff = _now() - SETTLE_AFTER
     match = {"pending.at": {"$lt": cutoff}, **({"_id": user_id} if user_id else {})}
-    return [{"user_id": u["_id"], "use_id": e["_id"], "credits": e["row"]["credits"], "at": e["at"]}
+    return [{"user_id": u["_id"], "use_id": e["_id"], "credits": e["credits"], "at": e["at"]}
             for u in db.collection("users").find(match, {"pending": 1}) for e in u["pending"] if e["at"] < cutoff]
 
 
@@ -37,5 +37,5 @@ def _books(user_id: ObjectId | None) -> list[dict]:
     recorded = {r["_id"] for r in db.collection("ledger").find({"_id": {"$in": pending_ids}}, {"_id": 1})} if pending_ids else set()
     return [{
         "user_id": u["_id"], "balance": u.get("credits", 0), "ledger_sum": sums.get(u["_id"], 0),
-        "in_flight": sum(e["row"]["delta"] for e in u.get("pending") or [] if e["_id"] not in recorded),
+        "in_flight": -sum(e["credits"] for e in u.get("pending") or [] if e["_id"] not in recorded),
     } for u in users]
