@@ -25,9 +25,13 @@ function frameSize(image, coordinates) {
   return { width: Math.max(100, ...xs) * 1.05, height: Math.max(100, ...ys) * 1.05 };
 }
 
-function caption(x, y, text, font) {
-  const below = y < font * 1.3;
-  return svg("text", { x: x + font * 0.3, y: below ? y + font * 1.1 : y - font * 0.35, "font-size": font, "stroke-width": font / 5 }, text);
+// `placed` holds the captions already drawn on this image: boxes that share a corner get their
+// captions stacked instead of printed over each other.
+function caption(x, y, text, font, placed = []) {
+  let at = y < font * 1.3 ? y + font * 1.1 : y - font * 0.35;
+  while (placed.some(([px, py]) => Math.abs(px - x) < font * 5 && Math.abs(py - at) < font * 1.1)) at += font * 1.2;
+  placed.push([x, at]);
+  return svg("text", { x: x + font * 0.3, y: at, "font-size": font, "stroke-width": font / 5 }, text);
 }
 
 function stage(imageSrc, size, shapes, description) {
@@ -63,15 +67,16 @@ function objects(results, image, imageSrc) {
   const found = results.objects;
   const outlined = found.some((o) => o.polygon && o.polygon.length);
   const corners = found.flatMap((o) => (o.polygon && o.polygon.length ? o.polygon : [[o.box.x0, o.box.y0], [o.box.x1, o.box.y1]]));
+  const placed = [];
   const shapes = found.map((o) => (font) => {
     const color = colorFor(o.label);
     const text = `${o.label} ${percent(o.score)}`;
     if (outlined && o.polygon && o.polygon.length) {
       const [x, y] = o.polygon.reduce(([ax, ay], [px, py]) => [Math.min(ax, px), Math.min(ay, py)], [Infinity, Infinity]);
-      return svg("g", { class: "detection" }, svg("polygon", { class: "region", points: points(o.polygon), fill: color, stroke: color }), caption(x, y, text, font));
+      return svg("g", { class: "detection" }, svg("polygon", { class: "region", points: points(o.polygon), fill: color, stroke: color }), caption(x, y, text, font, placed));
     }
     const { x0, y0, x1, y1 } = o.box;
-    return svg("g", { class: "detection" }, svg("rect", { class: "shape box", x: x0, y: y0, width: x1 - x0, height: y1 - y0, stroke: color }), caption(x0, y0, text, font));
+    return svg("g", { class: "detection" }, svg("rect", { class: "shape box", x: x0, y: y0, width: x1 - x0, height: y1 - y0, stroke: color }), caption(x0, y0, text, font, placed));
   });
   const what = outlined ? "outlined" : "boxed";
   return split(stage(imageSrc, frameSize(image, corners), shapes, `${found.length} objects ${what} on the image`),
