@@ -62,9 +62,9 @@ def fingerprint(model: str, query: dict, fields: dict, image_bytes: bytes | None
     return h.hexdigest()
 
 
-def claim(user_id: ObjectId, key: str, model: str, digest: str, now: datetime | None = None) -> Claim:
+def claim(user_id: ObjectId, key: str, model: str, digest: str) -> Claim:
     """Take the key for a new attempt, or say the call is to be replayed; 409 / 422 otherwise."""
-    now = now or datetime.now(UTC)
+    now = datetime.now(UTC)
     keys = db.collection("idempotency_keys")
     doc = {"_id": f"{user_id}:{key}", "user_id": user_id, "model": model, "digest": digest, "usage_id": ObjectId(), "created_at": now}
     try:
@@ -73,7 +73,7 @@ def claim(user_id: ObjectId, key: str, model: str, digest: str, now: datetime | 
     except DuplicateKeyError:
         pass
     held = keys.find_one({"_id": doc["_id"]})
-    if held is None or _aware(held["created_at"]) <= now - KEPT:  # expired (the TTL monitor runs once a minute)
+    if held is None or held["created_at"] <= now - KEPT:  # expired (the TTL monitor runs once a minute)
         return _take_over(held, doc)
     if (held["model"], held["digest"]) != (model, digest):
         raise ApiError(422, "idempotency_key_reused",
@@ -81,7 +81,7 @@ def claim(user_id: ObjectId, key: str, model: str, digest: str, now: datetime | 
     row = db.collection("ledger").find_one({"_id": held["usage_id"]}, {"status": 1})
     if row is not None and row.get("status") == "succeeded":
         return Claim(held["_id"], held["usage_id"], replay=True)
-    if row is not None or (not _charging(user_id, held["usage_id"]) and _aware(held["created_at"]) <= now - ABANDONED_AFTER):
+    if row is not None or (not _charging(user_id, held["usage_id"]) and held["created_at"] <= now - ABANDONED_AFTER):
         return _take_over(held, doc)  # failed and refunded, or died before it charged
     raise in_use()
 
@@ -117,6 +117,3 @@ def _charging(user_id: ObjectId, usage_id: ObjectId) -> bool:
     """Whether the attempt holds a pending debit on the user document (it charged and is running, or awaits settlement)."""
     return db.collection("users").count_documents({"_id": user_id, "pending._id": usage_id}, limit=1) > 0
 
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

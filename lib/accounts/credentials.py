@@ -43,7 +43,9 @@ def _set_password(user_id, password: str, keep_session: str | None, revoke_token
         return user
 
     user = db.transaction(apply)
+    # Links issued under the old password die with it: a reset link, and a move to another address.
     db.collection("reset_tokens").delete_many({"user_id": user_id})
+    db.collection("email_links").delete_many({"user_id": user_id, "purpose": "email_change"})
     return user
 
 
@@ -59,18 +61,23 @@ def _tell(user: dict, kept_this_session: bool, revoke_tokens: bool) -> None:
 def change_password(req) -> Response:
     body = validation.only(req.json(), {"current_password", "new_password", "revoke_tokens"})
     user = load_user(req)
-    current = body.get("current_password")
-    # A stolen session must not become unlimited guesses at the password itself (as for deletion).
-    succeeded = ratelimit.attempt(password_change_key(user["_id"]), CHANGE_ATTEMPTS_ALLOWED, CHANGE_ATTEMPT_WINDOW,
-                                  "Too many wrong passwords. Wait a few minutes and try again.")
-    if not isinstance(current, str) or not passwords.verify(current, user["password_hash"]):
-        raise ApiError(400, "wrong_password", "The current password is not right.", field="current_password")
-    succeeded()
+    check_password(user, body, "current_password")
     new = passwords.validate(body.get("new_password"), "new_password")
     revoke_tokens = bool(validation.boolean(body, "revoke_tokens"))
     user = _set_password(user["_id"], new, req.caller.session_hash, revoke_tokens)
     _tell(user, True, revoke_tokens)
     return Response.empty()
+
+
+def check_password(user: dict, body: dict, field: str = "password") -> None:
+    """400 `wrong_password` unless `body[field]` is the account's password. The wrong ones count per account, shared by
+    every route that asks for it (password change, email change, two-factor): a stolen session gets no more guesses."""
+    password = body.get(field)
+    succeeded = ratelimit.attempt(password_change_key(user["_id"]), CHANGE_ATTEMPTS_ALLOWED, CHANGE_ATTEMPT_WINDOW,
+                                  "Too many wrong passwords. Wait a few minutes and try again.")
+    if not isinstance(password, str) or not passwords.verify(password, user.get("password_hash")):
+        raise ApiError(400, "wrong_password", f"The {'current ' if field == 'current_password' else ''}password is not right.", field=field)
+    succeeded()
 
 
 def password_change_key(user_id) -> str:

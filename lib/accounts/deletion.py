@@ -84,7 +84,6 @@ def forget_outside(user: dict, req) -> None:
                 (credentials.reset_mail_key(user["email"]), credentials.RESET_MAIL_WINDOW),
                 (credentials.password_change_key(user["_id"]), credentials.CHANGE_ATTEMPT_WINDOW),
                 (twofactor.code_attempt_key(user["_id"]), twofactor.CODE_ATTEMPT_WINDOW),
-                (email_change.attempt_key(user["_id"]), email_change.ATTEMPT_WINDOW),
                 (email_change.mail_key(user["_id"]), email_change.MAIL_WINDOW),
                 (verification.resend_key(user["_id"]), verification.RESEND_WINDOW)]
         ids = [ratelimit.window_id(key, seconds, now) for key, seconds in keys] + [throttle.key(user["email"])]

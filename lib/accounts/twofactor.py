@@ -16,8 +16,9 @@ from datetime import UTC, datetime
 import pyotp
 from bson import ObjectId
 
-from lib import db, mail, passwords, ratelimit, sessions, validation
+from lib import db, mail, ratelimit, sessions, validation
 from lib.accounts import credentials, public_view
+from lib.accounts.verification import greeting_name
 from lib.digest import sha256_hex
 from lib.errors import ApiError, bad_request, conflict
 from lib.http import Response, load_user
@@ -86,16 +87,6 @@ def check_code(user: dict, code: str, spend=use_code):
     return spent
 
 
-def _check_password(user: dict, body: dict) -> None:
-    """The password, with the same per-account limit as a password change (a stolen session can't guess it)."""
-    password = body.get("password")
-    succeeded = ratelimit.attempt(credentials.password_change_key(user["_id"]), credentials.CHANGE_ATTEMPTS_ALLOWED,
-                                  credentials.CHANGE_ATTEMPT_WINDOW, "Too many wrong passwords. Wait a few minutes and try again.")
-    if not isinstance(password, str) or not passwords.verify(password, user["password_hash"]):
-        raise bad_request("wrong_password", "The password is not right.", field="password")
-    succeeded()
-
-
 def _qr_svg(uri: str) -> str:
     import segno  # only this route draws QR codes
 
@@ -124,7 +115,7 @@ def setup(req) -> dict:
 def _tell(user: dict, req, on: bool) -> None:
     meaning = ("Signing in now asks for a code from your authenticator app, or one of your 10 recovery codes." if on
                else "Signing in now needs only your password.")
-    mail.send(user["email"], "two_factor_changed", prefs=user.get("notifications"), first_name=user.get("first_name", ""),
+    mail.send(user["email"], "two_factor_changed", prefs=user.get("notifications"), first_name=greeting_name(user),
               state="on" if on else "off", ip=req.client_ip or "unknown", what_it_means=meaning)
 
 
@@ -146,7 +137,7 @@ def enable(req) -> dict:
     pending = user.get("two_factor_pending")
     if not pending:
         raise bad_request("two_factor_not_set_up", "Start with 'Set up two-factor sign-in' to get a QR code, then enter its code.")
-    _check_password(user, body)
+    credentials.check_password(user, body)
     step = check_code(user, code, lambda _, c: _totp_step(pending["secret"], c))  # a step number, never 0 since 1970
     codes = _recovery_codes()
     record = {"secret": pending["secret"], "enabled_at": datetime.now(UTC), "last_step": step,
@@ -169,7 +160,7 @@ def disable(req) -> dict:
     code = read_code(body)
     if not enabled(user):
         raise bad_request("two_factor_not_enabled", "Two-factor sign-in is not on.")
-    _check_password(user, body)
+    credentials.check_password(user, body)
     check_code(user, code)
     db.collection("users").update_one({"_id": user["_id"]}, {"$unset": {"two_factor": "", "two_factor_pending": ""}})
     _tell(user, req, False)

@@ -103,6 +103,8 @@ def _prove(user: dict, email: str, session) -> dict:
         {"_id": user["_id"]}, {"$set": {"email": email, "email_verified": True, "email_verified_at": now, "updated_at": now}},
         return_document=ReturnDocument.AFTER, session=session,
     )
+    if user["email"] != email:  # a reset link mailed to the old address must not reach the account any more
+        db.collection("reset_tokens").delete_many({"user_id": user["_id"]}, session=session)
     if is_verified(user):
         return after
     amount = config.settings().signup_credits

@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 
 from lib import db, validation
-from lib.accounts import deletion
 from lib.admin import audit
 from lib.admin.users import target_of
 from lib.errors import conflict, not_found
@@ -21,6 +20,8 @@ log = logging.getLogger("nexuspoint.admin")
 
 
 def erase(req) -> Response:
+    from lib.accounts import deletion  # only this route erases: the user page's GET and PATCH don't load bcrypt, pyotp...
+
     reason = validation.string(validation.only(req.json(), {"reason"}), "reason", min_len=3, max_len=500)
     admin = load_user(req)
     target = target_of(req)

@@ -94,12 +94,13 @@ def send_policy_mail() -> dict:
         if not batch:
             db.collection("policy_updates").update_one({"_id": update["_id"]}, {"$set": {"mail_done": True, "mail_lease": None}})
             return {"policy_update": str(update["_id"]), "sent": sent, "done": True}
-        for user in batch:
-            sent += mail.send(user["email"], "policy_update", effective_date=update["effective_date"], summary=update["summary"])
+        delivered = sum(bool(mail.send(user["email"], "policy_update", effective_date=update["effective_date"], summary=update["summary"]))
+                        for user in batch)
+        sent += delivered
         update["mail_cursor"] = batch[-1]["_id"]
         db.collection("policy_updates").update_one(
             {"_id": update["_id"]},
-            {"$set": {"mail_cursor": update["mail_cursor"], "mail_lease": datetime.now(UTC) + LEASE}, "$inc": {"mail_sent": len(batch)}},
+            {"$set": {"mail_cursor": update["mail_cursor"], "mail_lease": datetime.now(UTC) + LEASE}, "$inc": {"mail_sent": delivered}},
         )
         time.sleep(max(0.0, 1.0 - (time.monotonic() - started)))  # SES counts per second
     db.collection("policy_updates").update_one({"_id": update["_id"]}, {"$set": {"mail_lease": None}})

@@ -80,8 +80,7 @@ def debit(user_id: ObjectId, amount: int, *, model: str, source: str, use_id: Ob
     Raises InsufficientCredits, TokenCreditLimit, or LookupError when `user_filter` did not match.
     """
     now = ledger._now()
-    row = {"_id": use_id or ObjectId(), "user_id": user_id, "kind": "use", "model": model, "source": source,
-           "credits": amount, "delta": -amount, "created_at": now, **{k: v for k, v in details.items() if v is not None}}
+    row = use_row(use_id or ObjectId(), user_id, amount, model, source, now, **details)
     # Small on purpose: every write to the user document rewrites it, and a burst holds one entry per call in flight.
     entry = {"_id": row["_id"], "at": now, "credits": amount, "model": model, "source": source}
     match = {"_id": user_id, "credits": {"$gte": amount}, **(user_filter or {})}
@@ -102,13 +101,19 @@ def debit(user_id: ObjectId, amount: int, *, model: str, source: str, use_id: Ob
     return Charge(user_id, amount, row, user, cap)
 
 
+def use_row(use_id: ObjectId, user_id: ObjectId, amount: int, model: str, source: str, at: datetime, **details) -> dict:
+    """The `use` row of a call (its status and outcome are added when it is recorded); None details are left out."""
+    return {"_id": use_id, "user_id": user_id, "kind": "use", "model": model, "source": source, "credits": amount,
+            "delta": -amount, "created_at": at, **{k: v for k, v in details.items() if v is not None}}
+
+
 def _capped_update(cap: Cap, amount: int, entry: dict) -> list[dict]:
     """The same write as an update pipeline, so the cap's count restarts in a new period within it."""
     spend = f"${cap.field}"
     return [{"$set": {
         "credits": {"$subtract": ["$credits", amount]},
         cap.field: {"period": cap.key, "used": {"$cond": [{"$eq": [f"{spend}.period", cap.key]}, {"$add": [f"{spend}.used", amount]}, amount]}},
-        "pending": {"$concatArrays": [{"$ifNull": ["$pending", []]}, {"$literal": [entry]}]},  # literal: no "$name" in a token name is a path
+        "pending": {"$concatArrays": [{"$ifNull": ["$pending", []]}, {"$literal": [entry]}]},  # literal: the entry is data, not expressions
     }}]
 
 

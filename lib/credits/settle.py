@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from pymongo.errors import BulkWriteError
 
 from lib import db
-from lib.credits.calls import give_back, write_failure
+from lib.credits.calls import give_back, use_row, write_failure
 from lib.credits.ledger import _now
 
 SETTLE_AFTER = timedelta(minutes=5)
@@ -45,8 +45,7 @@ def settle(now: datetime | None = None) -> dict[str, int]:
 
 
 def _settle_entry(user_id, entry: dict) -> str | None:
-    row = {"_id": entry["_id"], "user_id": user_id, "kind": "use", "model": entry["model"], "source": entry["source"],
-           "credits": entry["credits"], "delta": -entry["credits"], "created_at": entry["at"]}
+    row = use_row(entry["_id"], user_id, entry["credits"], entry["model"], entry["source"], entry["at"])
 
     def refund(session):
         user = give_back(user_id, entry["_id"], row["credits"], entry.get("spend"), session=session)

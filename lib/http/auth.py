@@ -10,7 +10,7 @@ from bson import ObjectId
 from bson.errors import InvalidId
 
 from lib import config
-from lib.caller import SESSION_EXPIRED, Caller, current_user, load_user
+from lib.caller import SESSION_EXPIRED, Caller, current_user, load_user, require_verified
 from lib.errors import ApiError, forbidden, unauthorized
 from lib.http.security import check_csrf
 
@@ -78,6 +78,7 @@ def require_admin(req) -> dict:
     user = load_user(req)
     if user.get("role") != "admin":
         raise forbidden("forbidden", "This page is for administrators only.")
+    require_verified(user)  # an ADMIN_EMAILS address is an administrator only once someone has proven they hold it
     if config.settings().production and not user.get("two_factor"):
         # Locally the admin page shows a banner instead, so development needs no authenticator app.
         raise forbidden("admin_2fa_required",

@@ -55,7 +55,8 @@ def run(req, slug: str) -> Response:
     charge = _charge(req, model, image, claim)
     prediction = _predict(req, call, charge, started)
     charged = model.cost if credits.succeed(charge, latency_ms=_ms(started)) else 0  # 0: settled as failed meanwhile
-    _alert_if_low(charge.user, model.cost)
+    if charged:
+        _alert_if_low(charge.user, model.cost)
     balance = charge.user["credits"] + model.cost - charged
     return _answer(req, call, prediction, charged, balance, charge.use_id)
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 import time
 from datetime import UTC, datetime, timedelta
+from urllib.parse import unquote
 
 import pytest
 from bson import ObjectId
@@ -251,3 +253,30 @@ def test_objecting_keeps_usage_out_of_admin_stats_and_is_exported(admin_client, 
     for value in ["yes", 1, None, {"$ne": False}]:
         r = client.patch("/api/account/profile", json={"object_to_analytics": value})
         assert r.status_code == 400 and r.json()["error"]["field"] == "object_to_analytics"
+
+
+def test_a_password_change_kills_a_pending_email_change_link(client, user):
+    client.post("/api/account/email", json={"password": PASSWORD, "new_email": "thief@example.com"})
+    token = link_token("thief@example.com", "email_change_confirm")
+    assert client.post("/api/auth/password", json={"current_password": PASSWORD, "new_password": "a brand new password"}).status_code == 204
+    r = client.post("/api/auth/verify", json={"token": token})
+    assert (r.status_code, r.error_code) == (400, "invalid_link") and stored(user)["email"] == user["email"]
+
+
+def test_moving_to_another_address_kills_reset_links_sent_to_the_old_one(client, user, anon):
+    assert anon.post("/api/auth/forgot", json={"email": user["email"]}).status_code == 202
+    [reset_mail] = outbox(to=user["email"], template="password_reset")
+    token = unquote(re.search(r"/reset#token=(\S+)", reset_mail["text"]).group(1))
+    client.post("/api/account/email", json={"password": PASSWORD, "new_email": "moved@example.com"})
+    follow_link(client, "moved@example.com", "email_change_confirm")
+    r = anon.post("/api/auth/reset", json={"token": token, "new_password": "taken over at last"})
+    assert (r.status_code, r.error_code) == (400, "invalid_reset_token")
+
+
+def test_email_change_cannot_probe_which_addresses_have_accounts(client, user, new_client):
+    for i in range(5):
+        sign_up(new_client(), email=f"someone{i}@example.com")
+    answers = [client.post("/api/account/email", json={"password": PASSWORD, "new_email": f"someone{i}@example.com"}).error_code
+               for i in range(5)]
+    assert answers == ["email_taken"] * 5
+    assert client.post("/api/account/email", json={"password": PASSWORD, "new_email": "anyone@example.com"}).status_code == 429

@@ -54,3 +54,18 @@ def test_both_respect_usage_alerts(client, user, sentisight):
     credits.adjust(ObjectId(user["id"]), -7, ObjectId(), "test: spend down to 2")
     post_image(client)  # 2 -> 0: silenced too
     assert mails(user, "low_credits") == [] and mails(user, "zero_credits") == []
+
+
+def test_no_alert_for_a_call_that_settle_refunded_before_it_was_recorded(client, user, sentisight, monkeypatch):
+    """The call outlived its settlement (it answers free): the balance it crossed was given back, so nothing is mailed."""
+    set_balance(user, 11)
+    real = credits.succeed
+
+    def settled_first(charge, **outcome):
+        credits.fail(charge, "outcome_unknown")  # what settle does to an entry past SETTLE_AFTER
+        return real(charge, **outcome)
+
+    monkeypatch.setattr(credits, "succeed", settled_first)
+    r = post_image(client)  # 11 -> 9 -> 11
+    assert r.status_code == 200 and r.headers["x-credits-charged"] == "0"
+    assert mails(user, "low_credits") == []

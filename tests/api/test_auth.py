@@ -617,3 +617,13 @@ def test_promote_command_errors(client, capsys):
     assert "usage" in capsys.readouterr().err
     assert db.collection("users").count_documents({}) == 0
 
+
+
+def test_an_admin_email_is_no_administrator_until_the_address_is_proven(new_client, settings):
+    settings(ADMIN_EMAILS="boss@example.com")
+    squatter = new_client()
+    sign_up(squatter, email="boss@example.com", verify=False)
+    r = squatter.get("/api/admin/stats")
+    assert (r.status_code, r.error_code) == (403, "email_unverified")
+    follow_link(squatter, "boss@example.com")
+    assert squatter.get("/api/admin/stats").status_code == 200

@@ -39,11 +39,6 @@ async function creditAlerts(section) {
   const form = $("#alerts-form", section);
   const input = form.elements.low_credit_threshold;
   const status = $("#alerts-status", section);
-  try {
-    input.value = (await api("/api/account/alerts")).low_credit_threshold;
-  } catch (error) {
-    setStatus(status, `Your alert couldn't be loaded: ${error.message}`, false);
-  }
   bindForm(form, {
     submit: (body) => api("/api/account/alerts", { method: "PATCH", body }),
     success: ({ low_credit_threshold }) => {
@@ -51,6 +46,11 @@ async function creditAlerts(section) {
       setStatus(status, `Saved: we mail you below ${low_credit_threshold} credits, and at 0.`);
     },
   });
+  try {
+    input.value = (await api("/api/account/alerts")).low_credit_threshold;
+  } catch (error) {
+    setStatus(status, `Your alert couldn't be loaded: ${error.message}`, false);
+  }
 }
 
 function exportButton(section) {
@@ -84,7 +84,7 @@ export async function mount(section, app) {
   });
 
   notifications(section, app);
-  await creditAlerts(section);
+  creditAlerts(section);  // its value arrives later; every form is bound before anything is awaited
   twoFactor(section, app);
   const sessions = activeSessions(section);
   mountPrivacySettings(section, app);
