@@ -14,12 +14,15 @@ export function dataTable({ columns, rows, label }) {
 export function pagedTable({ columns, load, empty, label }) {
   const element = h("div", { class: "paged-table", "aria-live": "polite" });
   let page = 1;
+  let latest = 0; // filters changed quickly send several loads; only the newest may draw
 
   async function render() {
+    const ticket = ++latest;
     element.setAttribute("aria-busy", "true");
     if (!element.firstChild) replace(element, h("p", { class: "loading-block" }, "Loading…"));
     try {
       const result = await load(page);
+      if (ticket !== latest) return;
       page = result.page;
       if (!result.total) {
         replace(element, h("div", { class: "empty" }, empty));
@@ -33,9 +36,9 @@ export function pagedTable({ columns, load, empty, label }) {
         ] : null);
       replace(element, dataTable({ columns, rows: result.rows, label }), pager);
     } catch (error) {
-      replace(element, h("p", { class: "notice error" }, `This list couldn't be loaded: ${error.message}`));
+      if (ticket === latest) replace(element, h("p", { class: "notice error" }, `This list couldn't be loaded: ${error.message}`));
     } finally {
-      element.removeAttribute("aria-busy");
+      if (ticket === latest) element.removeAttribute("aria-busy");
     }
   }
 

@@ -208,6 +208,7 @@ def test_a_forgotten_password_is_reset_through_the_mailed_link(open_page, site_s
     page.wait_for_url(re.compile(r"/$"))
     page.goto("/login")
     page.click("text=Forgot your password?")
+    page.wait_for_url("**/forgot")  # the login page has an #email field too
     page.fill("#email", email)
     page.click("#forgot-form button[type=submit]")
     page.wait_for_selector("#forgot-sent:visible")

@@ -14,10 +14,12 @@ export async function mount(section) {
   const secret = $("#new-token-value", section);
   let limit = 10;
   const models = $("#token-models", section);
-  const catalogue = await api("/api/vision/models").catch(() => ({ models: [] }));
-  for (const model of catalogue.models) {
-    models.append(h("label", { class: "check" }, h("input", { type: "checkbox", value: model.slug, "data-model": "" }), h("span", {}, model.name)));
-  }
+  // The scope boxes fill in while the form is already bound: a quick submit never finds a dead form.
+  const scopeBoxes = api("/api/vision/models").catch(() => ({ models: [] })).then((catalogue) => {
+    for (const model of catalogue.models) {
+      models.append(h("label", { class: "check" }, h("input", { type: "checkbox", value: model.slug, "data-model": "" }), h("span", {}, model.name)));
+    }
+  });
 
   const submitButton = form.querySelector("button[type=submit]");
   const cancel = $("#token-edit-cancel", section);
@@ -138,6 +140,6 @@ export async function mount(section) {
     reveal.hidden = true;
   });
 
-  await refresh();
+  await Promise.all([refresh(), scopeBoxes]);
   return { show: refresh };
 }
