@@ -1,5 +1,6 @@
 """POST /api/billing/webhook: signed Stripe events, fulfilled once whatever the order, copies or crashes."""
 
+import io
 import json
 import threading
 import time
@@ -7,7 +8,7 @@ import time
 import pytest
 from bson import ObjectId
 
-from lib import credits, db
+from lib import config, credits, db
 from local import checkout_standin
 from tests.client import Client
 from tests.fixtures.accounts import PASSWORD
@@ -403,3 +404,15 @@ def test_paying_an_open_checkout_after_deleting_the_account(client, payment, web
     webhooks.ok(completed(payment, "pi_1"))
     row = payment_of(payment)
     assert row["status"] == "failed" and row["needs_attention"] is True and ledger_of(payment) == []
+
+
+def test_the_stand_in_posts_its_events_to_site_url_whatever_host_the_request_names(payment, monkeypatch):
+    # A crafted Host header must not send signed events elsewhere: the address comes from SITE_URL.
+    db.collection("payments").update_one({"_id": payment["_id"]}, {"$set": {"session_id": "cs_local_hosttest"}})
+    sent_to = []
+    monkeypatch.setattr(checkout_standin, "send", lambda url, event: sent_to.append(url))
+    environ = {"REQUEST_METHOD": "POST", "PATH_INFO": f"{checkout_standin.PREFIX}/cs_local_hosttest/pay",
+               "HTTP_HOST": "evil.example", "SERVER_NAME": "evil.example", "wsgi.input": io.BytesIO(b""), "CONTENT_LENGTH": "0"}
+    checkout_standin.app(environ, lambda status, headers: None)
+    assert sent_to and set(sent_to) == {f"{config.settings().site_url}/api/billing/webhook"}
+    assert "evil.example" not in config.settings().site_url
