@@ -67,8 +67,11 @@ def test_export_is_a_dated_download_of_everything(client, person):
     assert profile["first_name"] == "Ada" and profile["credits"] == 50 + 100 - 2 + 5
     assert profile["notifications"] == {"email": True, "usage_alerts": True, "security_alerts": True, "marketing": False}
     [token] = data["tokens"]
-    assert set(token) == {"id", "name", "prefix", "created_at", "last_used_at", "active"}
-    assert token["name"] == "nightly" and token["prefix"] == person["token"]["prefix"]
+    assert set(token) == {"id", "name", "prefix", "mode", "models", "credit_limit", "expires_at", "created_at", "last_used_at", "active"}
+    assert token["name"] == "nightly" and token["prefix"] == person["token"]["prefix"] and token["mode"] == "live"
+    # The signed-in sessions as Settings lists them (this client's is one), without the cookie's hash.
+    assert data["sessions"] and all(set(s) == {"id", "user_agent", "ip", "started_at", "last_seen_at"} for s in data["sessions"])
+    assert profile["two_factor_enabled"] is False
     kinds = sorted(row["kind"] for row in data["ledger"])
     assert kinds == ["adjustment", "purchase", "refund", "signup_bonus", "use", "use"]
     use = next(row for row in data["ledger"] if row["id"] == str(person["use"]["_id"]))
