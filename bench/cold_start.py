@@ -9,6 +9,13 @@ Bytecode is valid, as a deployment ships it: this machine sets
 PYTHONDONTWRITEBYTECODE=1, so the children write and read .pyc files in a
 PYTHONPYCACHEPREFIX of their own, filled by one warm-up run each.
 
+The children see what a deployment has and nothing more: the packages of
+`requirements.txt`, installed once with `pip install --target` into
+bench/output/bundle-<hash of requirements.txt>/, and the project's own code,
+run with `-S` so the dev environment's site-packages (moto's `cryptography`,
+which PyJWT would load) stay out of reach. The floor runs the same way; the
+`site` module both skip is a few equal milliseconds on Vercel.
+
 The floor is a process that only imports pymongo: every function needs the
 interpreter and the driver. Floor and function runs alternate, so both see
 the same load on a shared machine; the ratio is process time over the floor's
@@ -25,6 +32,7 @@ have) or dnspython (a mongodb+srv:// URI).
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import resource
@@ -160,10 +168,23 @@ def _route(file: Path) -> str:
 
 # --- processes ---------------------------------------------------------------------
 
-def child_environment(database: str) -> dict:
-    """The bench's settings (database, fake SentiSight) with bytecode written to a prefix of our own."""
+def deployed_packages(requirements: Path = ROOT / "requirements.txt") -> Path:
+    """A folder holding exactly what Vercel installs from requirements.txt, built on first use."""
+    digest = hashlib.sha256(requirements.read_bytes()).hexdigest()[:12]
+    target = ROOT / "bench" / "output" / f"bundle-{digest}"
+    if not (target / ".complete").exists():
+        print(f"Installing requirements.txt into {target.relative_to(ROOT)} (once per version of the file)", flush=True)
+        subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--upgrade",
+                        "--target", str(target), "-r", str(requirements)], check=True)
+        (target / ".complete").touch()
+    return target
+
+
+def child_environment(database: str, packages: Path) -> dict:
+    """The bench's settings (database, fake SentiSight), the deployed packages only, bytecode in a prefix of our own."""
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONDONTWRITEBYTECODE", "VERCEL_ENV")}
     env["PYTHONPYCACHEPREFIX"] = tempfile.mkdtemp(prefix="nexuspoint-pycache-")
+    env["PYTHONPATH"] = str(packages)  # with -S: the bundle, the project (cwd) and the standard library, nothing else
     env["MONGODB_DB"] = database
     return env
 
@@ -176,7 +197,7 @@ def _cpu_seconds_of_children() -> float:
 def _run(args: list[str], env: dict) -> tuple[subprocess.CompletedProcess, dict]:
     """Run one child; its wall time and its CPU time (children run one at a time, so the delta is this one's)."""
     started, cpu_before = time.perf_counter(), _cpu_seconds_of_children()
-    done = subprocess.run([sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    done = subprocess.run([sys.executable, "-S", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     times = {"process_ms": (time.perf_counter() - started) * 1000, "cpu_ms": (_cpu_seconds_of_children() - cpu_before) * 1000}
     if done.returncode != 0:
         raise RuntimeError(done.stderr.strip().splitlines()[-1] if done.stderr.strip() else f"exit {done.returncode}")
@@ -241,7 +262,7 @@ def measure(file: Path, seed: Seed, runs: int, env: dict, floors: list[dict]) ->
 def run(runs: int = DEFAULT_RUNS, files: list[Path] | None = None) -> list[Figure]:
     database = _setup.fresh_database("cold_start")
     seed = Seed()
-    env = child_environment(database)
+    env = child_environment(database, deployed_packages())
     for _ in range(2):
         floor_ms(env)  # compiles pymongo into the prefix, then warms the file cache
     files = files or function_files()
