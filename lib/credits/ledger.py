@@ -39,14 +39,16 @@ def _change(user_filter: dict, delta: int, row: dict, *, session) -> tuple[dict 
     return user, entry
 
 
-def log_test_call(user_id: ObjectId, *, model: str, token_id, token_name, request_id, status: str, image_url=None, failure=None) -> dict:
+def log_test_call(user_id: ObjectId, *, model: str, token_id, token_name, request_id, status: str, latency_ms: int,
+                  image_url=None, failure=None) -> dict:
     """A test token's call in the call log: a `use` row that moves nothing (delta 0, credits 0, `test: true`).
 
     One insert and no balance read, so it has no `balance_after`; usage charts,
     admin figures and low-credit mails leave `test` rows out.
     """
     row = {"user_id": user_id, "kind": "use", "delta": 0, "credits": 0, "test": True, "model": model, "source": "api",
-           "status": status, "token_id": token_id, "token_name": token_name, "request_id": request_id, "created_at": _now()}
+           "status": status, "token_id": token_id, "token_name": token_name, "request_id": request_id, "latency_ms": latency_ms,
+           "created_at": _now()}
     if image_url:
         row["image_url"] = image_url
     if failure:

@@ -44,7 +44,7 @@ def run(req, slug: str) -> Response:
     if req.caller.mode == "test":
         from lib.vision import sandbox  # test tokens only: live calls never load it
 
-        return sandbox.run(req, model, image, options, as_png, include_raw)
+        return sandbox.run(req, model, image, options, as_png, include_raw, lambda: _ms(started))
     digest = key and idempotency.fingerprint(slug, req.query, fields, image.data, image.url)  # the request as sent
     backend = backends.backend_for(slug)
     image, options = admission.admit(backend, model, image, options, as_png=as_png)

@@ -16,6 +16,7 @@ import hashlib
 import math
 import struct
 import zlib
+from collections.abc import Callable
 
 from lib import credits
 from lib.errors import ApiError, bad_request, rate_limited
@@ -67,8 +68,12 @@ def _errors(model: catalog.Model) -> dict:
 ERROR_CODES = tuple(_errors(catalog.get("general-classification")))
 
 
-def run(req, model: catalog.Model, image: ImageInput, options: dict, as_png: bool, include_raw: bool) -> Response:
-    """The sandbox answer to a validated call of a test token; its options apply as on a live call."""
+def run(req, model: catalog.Model, image: ImageInput, options: dict, as_png: bool, include_raw: bool,
+        elapsed_ms: Callable[[], int]) -> Response:
+    """The sandbox answer to a validated call of a test token; its options apply as on a live call.
+
+    `elapsed_ms()` is the time since the call started: the call log shows a test call's latency like a live one's.
+    """
     caller = req.caller
     req.response_headers.update({"X-Sandbox": "true", "X-Credits-Charged": "0"})
     log = {"model": model.slug, "token_id": caller.token_id, "token_name": caller.token_name, "request_id": req.id, "image_url": image.url}
@@ -79,14 +84,14 @@ def run(req, model: catalog.Model, image: ImageInput, options: dict, as_png: boo
             raise bad_request("invalid_url", f"Unknown sandbox error '{code[:40]}'. Choose one of: {', '.join(errors)}.", field="url")
         error = errors[code]()
         if error.status >= 422 and error.status != 429:  # the live call was charged, then refunded: it is in the log
-            credits.log_test_call(caller.user_id, status="failed", failure=code, **log)
+            credits.log_test_call(caller.user_id, status="failed", failure=code, latency_ms=elapsed_ms(), **log)
         raise error
-    row = credits.log_test_call(caller.user_id, status="succeeded", **log)
-    req.response_headers["X-Usage-Id"] = str(row["_id"])
     width, height = (image.width, image.height) if image.data else URL_FRAME
     seed = hashlib.sha256(image.data or image.url.encode()).digest()
     results, png = _results(model, seed, width, height)
     results = vision_options.apply(model, results, options)
+    row = credits.log_test_call(caller.user_id, status="succeeded", latency_ms=elapsed_ms(), **log)
+    req.response_headers["X-Usage-Id"] = str(row["_id"])
     if as_png:
         return Response(png, content_type="image/png")
     body = {

@@ -151,6 +151,7 @@ def test_test_calls_are_in_the_call_log_marked_test_and_out_of_the_charts(client
     [failed, ok] = client.get("/api/account/usage/calls").json()["calls"]
     assert ok["test"] is True and ok["credits"] == 0 and ok["status"] == "succeeded" and ok["token_name"] == "sandbox"
     assert failed["test"] is True and failed["status"] == "failed"
+    assert isinstance(ok["latency_ms"], int) and isinstance(failed["latency_ms"], int)  # support reads it like a live call's
     [row, _] = ledger_rows(user, "use")
     assert (row["delta"], row["credits"], row["token_id"], row["token_name"]) == (0, 0, ObjectId(test_token["id"]), "sandbox")
     assert row["request_id"]
