@@ -92,12 +92,12 @@ def pending_login_token(user: dict) -> str:
     """
     now = int(time.time())
     claims = {"sub": str(user["_id"]), "purpose": PENDING_PURPOSE, "ph": sha256_hex(user["password_hash"])[:16],
-              "iat": now, "exp": now + PENDING_LOGIN_SECONDS}
+              "jti": secrets.token_urlsafe(12), "iat": now, "exp": now + PENDING_LOGIN_SECONDS}  # jti: spent by its sign-in
     return jwt.encode(claims, config.settings().jwt_secret, algorithm=ALGORITHM)
 
 
 def pending_login_claims(token: str) -> dict | None:
-    claims = _decode(token, ["sub", "purpose", "ph", "exp"])
+    claims = _decode(token, ["sub", "purpose", "ph", "jti", "exp"])
     return claims if claims is not None and claims.get("purpose") == PENDING_PURPOSE else None
 
 

@@ -28,6 +28,7 @@ RECOVERY_CODES = 10
 RECOVERY_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i: read off paper
 CODE_ATTEMPTS_ALLOWED = 5
 CODE_ATTEMPT_WINDOW = 15 * 60
+USED_LOGINS_KEPT = 20  # ids of spent login tokens; they expire in 5 minutes, so the newest 20 cover any real account
 CODE_PATTERN = re.compile(r"^\d{6}$")
 RECOVERY_PATTERN = re.compile(rf"^[{RECOVERY_ALPHABET}]{{5}}-[{RECOVERY_ALPHABET}]{{5}}$")
 
@@ -60,18 +61,23 @@ def _totp_step(secret: str, code: str) -> int | None:
     return None
 
 
-def use_code(user: dict, code: str) -> bool:
-    """Spend a TOTP code or a recovery code of an account with two-factor on; False if wrong or already used."""
+def use_code(user: dict, code: str, login: str | None = None) -> bool:
+    """Spend a TOTP code or a recovery code of an account with two-factor on; False if wrong or already used.
+
+    `login`: the sign-in's login-token id, spent in the same write, so one password step gives one session.
+    """
     users = db.collection("users")
+    guard = {"two_factor.used_logins": {"$ne": login}} if login else {}
+    spent = {"$push": {"two_factor.used_logins": {"$each": [login], "$slice": -USED_LOGINS_KEPT}}} if login else {}
     step = _totp_step(user["two_factor"]["secret"], code)
     if step is not None:
         return users.update_one(
-            {"_id": user["_id"], "two_factor.last_step": {"$lt": step}}, {"$set": {"two_factor.last_step": step}},
+            {"_id": user["_id"], "two_factor.last_step": {"$lt": step}, **guard}, {"$set": {"two_factor.last_step": step}, **spent},
         ).modified_count == 1
     if RECOVERY_PATTERN.match(code):
         hashed = sha256_hex(code)
         return users.update_one(
-            {"_id": user["_id"], "two_factor.recovery": hashed}, {"$pull": {"two_factor.recovery": hashed}},
+            {"_id": user["_id"], "two_factor.recovery": hashed, **guard}, {"$pull": {"two_factor.recovery": hashed}, **spent},
         ).modified_count == 1
     return False
 
@@ -175,10 +181,11 @@ def login_with_code(req) -> Response:
     claims = sessions.pending_login_claims(token)
     # `sub` was signed by us: always an id.
     user = db.collection("users").find_one({"_id": ObjectId(claims["sub"])}) if claims else None
-    if not user or not enabled(user) or not sessions.password_fingerprint_matches(claims, user):
+    if (not user or not enabled(user) or not sessions.password_fingerprint_matches(claims, user)
+            or claims["jti"] in user["two_factor"].get("used_logins", ())):
         raise bad_request("invalid_login_token", "This sign-in has expired or is not valid. Enter your email and password again.",
                           field="login_token")
-    check_code(user, code)
+    check_code(user, code, lambda u, c: use_code(u, c, login=claims["jti"]))
     if user.get("disabled"):
         raise ApiError(403, "account_disabled", "This account has been disabled. Contact support@nexuspoint.ai.")
     return Response.json({"user": public_view(user)}).set_cookie(sessions.start(user, req))

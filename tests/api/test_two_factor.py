@@ -121,6 +121,16 @@ def test_sign_in_with_two_factor_is_two_steps_and_the_first_is_no_session(client
     assert len(stored(user)["sessions"]) == 2
 
 
+def test_a_login_token_gives_one_session(client, anon, new_client, user):
+    secret, codes = turn_on(client)
+    login_token = first_step(anon, user["email"])
+    assert anon.post("/api/auth/two-factor", json={"login_token": login_token, "code": code_at(secret, 1)}).status_code == 200
+    # Whoever copied it (a proxy log, a shared screen) and has a code of their own gets nothing from it.
+    r = new_client().post("/api/auth/two-factor", json={"login_token": login_token, "code": codes[0]})
+    assert r.status_code == 400 and r.error_code == "invalid_login_token"
+    assert len(stored(user)["two_factor"]["recovery"]) == 10 and len(stored(user)["sessions"]) == 2
+
+
 def test_a_code_is_accepted_once(client, anon, new_client, user):
     secret, _ = turn_on(client)
     code = code_at(secret, 1)
