@@ -17,7 +17,10 @@ FORMAT_VERSION = 1
 PROFILE_FIELDS = ("first_name", "last_name", "email", "company", "role", "credits", "stripe_customer_id", "disabled", "created_at", "updated_at",
                   "email_verified", "email_verified_at", "age_confirmed_at", "low_credit_threshold", "policy_notice_dismissed_at")
 TOKEN_FIELDS = ("name", "prefix", "mode", "models", "credit_limit", "expires_at", "created_at", "last_used_at", "active")
+# The settings, not the saved card's Stripe id or the cron job's bookkeeping.
 AUTO_TOPUP_FIELDS = ("enabled", "pack_id", "threshold", "ceiling_cents", "paused_at", "month", "month_cents")
+# A session as Settings shows it; the hash of its cookie stays out.
+SESSION_FIELDS = ("id", "user_agent", "ip", "started_at", "last_seen_at")
 # admin_id on adjustment rows is left out: it identifies the administrator, not the person.
 LEDGER_FIELDS = ("kind", "delta", "balance_after", "created_at", "model", "source", "credits", "status", "token_id",
                  "image_url", "failure", "use_id", "payment_id", "reason")
@@ -27,12 +30,15 @@ MESSAGE_FIELDS = ("name", "email", "subject", "message", "created_at")
 # Server log rows of this account's requests (kept 90 days); not the request id or timings.
 REQUEST_LOG_FIELDS = ("ip", "method", "path", "status", "user_agent", "referrer", "created_at")
 # What administrators did to the account; who did it (admin_id, admin_email) identifies them, not the person.
-SESSION_FIELDS = ("id", "user_agent", "ip", "started_at", "last_seen_at")
 AUDIT_FIELDS = ("action", "before", "after", "created_at")
 
 
+def _only(doc: dict, fields: tuple[str, ...]) -> dict:
+    return {f: doc[f] for f in fields if f in doc}
+
+
 def _pick(doc: dict, fields: tuple[str, ...]) -> dict:
-    return {"id": doc["_id"], **{f: doc[f] for f in fields if f in doc}}
+    return {"id": doc["_id"], **_only(doc, fields)}
 
 
 def collect(user: dict) -> dict:
@@ -43,7 +49,7 @@ def collect(user: dict) -> dict:
     profile["object_to_analytics"] = bool(user.get("object_to_analytics"))
     profile["two_factor_enabled"] = bool(user.get("two_factor"))  # never the secret or the recovery codes
     if user.get("auto_topup"):
-        profile["auto_topup"] = {f: user["auto_topup"][f] for f in AUTO_TOPUP_FIELDS if f in user["auto_topup"]}
+        profile["auto_topup"] = _only(user["auto_topup"], AUTO_TOPUP_FIELDS)
     tokens = db.collection("tokens").find({"user_id": uid}, {f: 1 for f in TOKEN_FIELDS}).sort("created_at", 1)
     ledger = db.collection("ledger").find({"user_id": uid}, {f: 1 for f in LEDGER_FIELDS}).sort([("created_at", 1), ("_id", 1)])
     payments = db.collection("payments").find({"user_id": uid}, {f: 1 for f in PAYMENT_FIELDS}).sort("created_at", 1)
@@ -57,8 +63,7 @@ def collect(user: dict) -> dict:
         "exported_at": datetime.now(UTC),
         "profile": profile,
         "tokens": [_pick(t, TOKEN_FIELDS) for t in tokens],
-        # Signed-in sessions as Settings shows them; the cookie's hash stays out.
-        "sessions": [{f: s.get(f) for f in SESSION_FIELDS} for s in user.get("sessions", ())],
+        "sessions": [_only(s, SESSION_FIELDS) for s in user.get("sessions", ())],
         "ledger": [_pick(r, LEDGER_FIELDS) for r in ledger],
         "payments": [_pick(p, PAYMENT_FIELDS) for p in payments],
         "messages": [_pick(m, MESSAGE_FIELDS) for m in messages],

@@ -50,7 +50,9 @@ def person(client, anon, new_client):
     admin.user = sign_up(admin)
     make_admin(admin.user["email"])
     assert admin.post("/api/admin/credits", json={"user_id": user["id"], "amount": 5, "reason": "goodwill"}).status_code == 201
-    db.collection("users").update_one({"_id": uid}, {"$set": {"stripe_customer_id": "cus_test_ada"}})
+    db.collection("users").update_one({"_id": uid}, {"$set": {"stripe_customer_id": "cus_test_ada", "auto_topup": {
+        "enabled": True, "active": True, "pack_id": "starter", "threshold": 20, "ceiling_cents": 5000, "payment_method_id": "pm_test_ada",
+        "failures": 0, "month": "2026-12", "month_cents": 900}}})
     return {"user": user, "uid": uid, "email": email, "token": token, "payment": payment, "use": used}
 
 
@@ -72,6 +74,9 @@ def test_export_is_a_dated_download_of_everything(client, person):
     # The signed-in sessions as Settings lists them (this client's is one), without the cookie's hash.
     assert data["sessions"] and all(set(s) == {"id", "user_agent", "ip", "started_at", "last_seen_at"} for s in data["sessions"])
     assert profile["two_factor_enabled"] is False
+    # Auto top-up as the person set it; the saved card's Stripe id and the job's bookkeeping stay out.
+    assert profile["auto_topup"] == {"enabled": True, "pack_id": "starter", "threshold": 20, "ceiling_cents": 5000,
+                                     "month": "2026-12", "month_cents": 900}
     kinds = sorted(row["kind"] for row in data["ledger"])
     assert kinds == ["adjustment", "purchase", "refund", "signup_bonus", "use", "use"]
     use = next(row for row in data["ledger"] if row["id"] == str(person["use"]["_id"]))
@@ -128,6 +133,7 @@ def test_export_holds_no_secret(client, person):
     stored = db.collection("users").find_one({"_id": person["uid"]})
     assert stored["password_hash"] not in text and "$2b$" not in text and PASSWORD not in text
     assert person["token"]["secret"] not in text
+    assert "pm_test_ada" not in text
     assert db.collection("tokens").find_one()["hash"] not in text
     assert db.collection("reset_tokens").find_one()["hash"] not in text
     for key in ('"password_hash"', '"hash"', '"session_version"', '"rl_count"', '"user_id"'):
