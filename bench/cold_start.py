@@ -22,7 +22,7 @@ the same load on a shared machine; the ratio is process time over the floor's
 median. The same ratio in CPU time (user + system, from the child's rusage)
 stays comparable when the machine is busy, which wall time does not. One `-X importtime` run names the heaviest top-level packages. A
 function importing a package it should not is flagged: the vision functions
-must not load billing, mail or `requests`; no function should load
+must not load billing, mail, `requests` or `urllib3`; no function should load
 `cryptography` (PyJWT's optional backend, which the deployed bundle does not
 have) or dnspython (a mongodb+srv:// URI).
 
@@ -51,7 +51,7 @@ ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_RUNS = 5
 TARGET_RATIO = 1.3
 MARKER = "--bench-import-starts--"
-UNWANTED_IN_VISION = ("stripe", "boto3", "requests")
+UNWANTED_IN_VISION = ("stripe", "boto3", "requests", "urllib3")
 UNWANTED_EVERYWHERE = ("cryptography", "dns")
 
 # The child: import one function file, answer one request, report; os._exit skips teardown for both probes.

@@ -15,15 +15,10 @@ import binascii
 import json
 import logging
 import re
-import threading
-import time
 from urllib.parse import urlencode
 
-import certifi
-import urllib3
-
 from lib import config
-from lib.vision import catalog, cutout
+from lib.vision import catalog, cutout, transport
 from lib.vision.sentisight_langs import easyocr_code
 from lib.vision.textlines import text_result
 from lib.vision.types import BadImage, ImageInput, Prediction, UpstreamError, UpstreamTimeout
@@ -31,28 +26,13 @@ from lib.vision.types import BadImage, ImageInput, Prediction, UpstreamError, Up
 log = logging.getLogger("nexuspoint.vision.sentisight")
 ENGINE = "sentisight"
 MAX_RESPONSE_BYTES = 32 * 1024 * 1024  # a background-removal PNG in base64 is the largest answer
-CHUNK_BYTES = 64 * 1024
 UNREACHABLE = "The vision service SentiSight.ai is unreachable right now. You were not charged; try again in a moment."
 TIMED_OUT = "The vision service SentiSight.ai took too long to answer. You were not charged; try again in a moment."
 # The only option SentiSight itself takes; min_confidence and max_results are applied to its answer
 # here (lib/vision/options.py), on the 0-1 scores, never sent as parameters it doesn't document.
 SENT_OPTIONS = ("lang",)
+USER_AGENT = "NexusPoint"  # names the service calling, never the person behind the call
 FAILED = "The vision service SentiSight.ai could not process this image. You were not charged; try again in a moment."
-
-# urllib3 straight, not requests: a cold vision function imports ~25 ms less
-# (requests adds charset_normalizer, idna and its own modules on top of urllib3; see bench.cold_start).
-_pool: urllib3.PoolManager | None = None
-_pool_lock = threading.Lock()
-
-
-def pool() -> urllib3.PoolManager:
-    """One pool per process, so a warm function reuses its TLS connection."""
-    global _pool
-    if _pool is None:
-        with _pool_lock:
-            if _pool is None:
-                _pool = urllib3.PoolManager(maxsize=16, retries=False, cert_reqs="CERT_REQUIRED", ca_certs=certifi.where())
-    return _pool
 
 
 def availability() -> dict[str, dict]:
@@ -83,39 +63,29 @@ def predict(slug: str, image: ImageInput, options: dict) -> Prediction:
     return prediction
 
 
-class _DeadlinePassed(Exception):
-    pass
-
-
 def _call(model: catalog.Model, image: ImageInput, options: dict):
     settings = config.settings()
     params = {name: options[name] for name in SENT_OPTIONS if name in options}
     url = f"{settings.sentisight_base_url}/pm-predict/{model.sentisight_name}" + (f"?{urlencode(params)}" if params else "")
-    headers = {"X-Auth-token": settings.sentisight_api_token, "Accept": "application/json", "Accept-Encoding": "gzip, deflate"}
+    headers = {"X-Auth-token": settings.sentisight_api_token, "Accept": "application/json", "Accept-Encoding": "gzip",
+               "User-Agent": USER_AGENT}
     if image.data is not None:
         body, headers["Content-Type"] = image.data, "application/octet-stream"
     else:
         body, headers["Content-Type"] = json.dumps({"url": image.url}).encode(), "application/json"
-    connect, read = settings.sentisight_connect_timeout, settings.sentisight_read_timeout
     # The read timeout (at most 25 s) also bounds the whole call, so a refund
     # still fits inside the function's 30 s on Vercel.
-    deadline = time.monotonic() + read
     try:
-        response = pool().request("POST", url, body=body, headers=headers, preload_content=False,
-                                  timeout=urllib3.Timeout(connect=connect, read=read))
-        try:
-            body, status = _read_body(response, deadline), response.status
-        finally:
-            response.release_conn()
-    except urllib3.exceptions.NewConnectionError as exc:  # refused, unresolvable (a ConnectTimeoutError subclass: first)
-        log.warning("SentiSight %s unreachable: %s", model.sentisight_name, type(exc).__name__)
-        raise UpstreamError(UNREACHABLE, detail=type(exc).__name__) from None
-    except (urllib3.exceptions.TimeoutError, _DeadlinePassed) as exc:  # connect, read and total timeouts alike
-        log.warning("SentiSight %s timed out: %s", model.sentisight_name, type(exc).__name__)
-        raise UpstreamTimeout(TIMED_OUT, detail=type(exc).__name__) from None
-    except urllib3.exceptions.HTTPError as exc:
-        log.warning("SentiSight %s unreachable: %s", model.sentisight_name, type(exc).__name__)
-        raise UpstreamError(UNREACHABLE, detail=type(exc).__name__) from None
+        status, body = transport.post(url, body, headers, connect_timeout=settings.sentisight_connect_timeout,
+                                      read_timeout=settings.sentisight_read_timeout, max_bytes=MAX_RESPONSE_BYTES)
+    except transport.TimedOut as exc:
+        log.warning("SentiSight %s timed out: %s", model.sentisight_name, exc)
+        raise UpstreamTimeout(TIMED_OUT, detail=str(exc)) from None
+    except transport.Unreachable as exc:
+        log.warning("SentiSight %s unreachable: %s", model.sentisight_name, exc)
+        raise UpstreamError(UNREACHABLE, detail=str(exc)) from None
+    except transport.TooLarge:
+        raise UpstreamError(FAILED, detail="response too large") from None
     if not 200 <= status < 300:
         raise _status_error(model, status, body, from_url=image.url is not None)
     try:
@@ -123,28 +93,6 @@ def _call(model: catalog.Model, image: ImageInput, options: dict):
     except ValueError:
         log.error("SentiSight %s answered HTTP %s with non-JSON: %r", model.sentisight_name, status, body[:300])
         raise UpstreamError(FAILED, detail="response is not JSON") from None
-
-
-def _read_body(response: urllib3.BaseHTTPResponse, deadline: float) -> bytes:
-    """The whole (decoded) body, within the call's total time and a size cap.
-
-    The read timeout bounds each socket read, not the call: a server dripping
-    bytes could otherwise hold the function past Vercel's limit. A body left
-    unread closes its connection, so the pool never reuses it.
-    """
-    chunks, size = [], 0
-    try:
-        for chunk in response.stream(CHUNK_BYTES):
-            size += len(chunk)
-            if size > MAX_RESPONSE_BYTES:
-                raise UpstreamError(FAILED, detail="response too large")
-            if time.monotonic() > deadline:
-                raise _DeadlinePassed("total deadline passed while reading the body")
-            chunks.append(chunk)
-    except BaseException:
-        response.close()
-        raise
-    return b"".join(chunks)
 
 
 def _status_error(model: catalog.Model, status: int, body: bytes, *, from_url: bool):
