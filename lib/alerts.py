@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from lib import config, db, mail, validation
+from lib import config, db, validation
 from lib.http import load_user
 
 FIELD = "low_credit_threshold"  # on the user document; lib.credits.USER_FIELDS projects it for the debit
@@ -36,8 +36,9 @@ def after_debit(user: dict, cost: int) -> None:
     """Mail when this call took the balance across the person's threshold, and again when it reached 0."""
     threshold, after = threshold_of(user), user["credits"]
     before = after + cost
-    context = {"first_name": user.get("first_name", ""), "credits": after, "threshold": threshold}
-    if before > 0 >= after:
-        mail.send(user["email"], "zero_credits", prefs=user.get("notifications"), **context)
-    elif before >= threshold > after:
-        mail.send(user["email"], "low_credits", prefs=user.get("notifications"), **context)
+    template = "zero_credits" if before > 0 >= after else "low_credits" if before >= threshold > after else None
+    if template:
+        from lib import mail  # here: only the call that crosses a threshold loads the mailer (bench.cold_start)
+
+        context = {"first_name": user.get("first_name", ""), "credits": after, "threshold": threshold}
+        mail.send(user["email"], template, prefs=user.get("notifications"), **context)

@@ -1,4 +1,4 @@
-from lib import tokens
 from lib.http import endpoint
+from lib.tokens import routes
 
-app = endpoint(PATCH=tokens.update_for, DELETE=tokens.delete_for, auth="session")
+app = endpoint(PATCH=routes.update_for, DELETE=routes.delete_for, auth="session")

@@ -1,4 +1,4 @@
-from lib import tokens
 from lib.http import endpoint
+from lib.tokens import routes
 
-app = endpoint(GET=tokens.list_for, POST=tokens.create_for, auth="session")
+app = endpoint(GET=routes.list_for, POST=routes.create_for, auth="session")

@@ -10,10 +10,7 @@ period and given an expiry date (lib/tokens/fields.py).
 Modules: `check` (the Bearer check; imported by lib/http), `routes` (the
 dashboard's routes), `fields` (reading and validating a token's settings),
 `periods` (the UTC periods of a credit cap), `expiry` (the warning mails).
-None of them imports lib/http: lib/caller.py holds what both need.
+None of them imports lib/http: lib/caller.py holds what both need. Import
+the module you use: this package loads none of them, so a vision call that
+only needs `periods` doesn't pay for the routes and the mail they send.
 """
-
-from lib.tokens.check import authenticate, digest
-from lib.tokens.routes import create_for, delete_for, list_for, update_for
-
-__all__ = ["authenticate", "create_for", "delete_for", "digest", "list_for", "update_for"]

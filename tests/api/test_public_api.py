@@ -9,7 +9,8 @@ from types import SimpleNamespace
 import pytest
 from PIL import Image
 
-from lib import config, db, tokens
+from lib import config, db
+from lib.tokens import check
 from tests.api.test_tokens import create_token, with_token
 
 NOW = 1_800_000_010.5  # 10.5 s into a minute window that starts at 1_800_000_000
@@ -19,7 +20,7 @@ NOW = 1_800_000_010.5  # 10.5 s into a minute window that starts at 1_800_000_00
 def frozen_clock(monkeypatch):
     """Pin the rate-limit clock; `.now` may be moved forward."""
     clock = SimpleNamespace(now=NOW)
-    monkeypatch.setattr(tokens.check, "clock", lambda: clock.now)
+    monkeypatch.setattr(check, "clock", lambda: clock.now)
     return clock
 
 
@@ -120,14 +121,14 @@ def test_a_token_check_is_one_database_command(client, user, mongo_commands):
     secret = create_token(client)["secret"]
     mongo_commands.commands.clear()
     req = SimpleNamespace(response_headers={}, log_extra={})
-    caller = tokens.authenticate(req, secret)
+    caller = check.authenticate(req, secret)
     assert caller.source == "api" and caller.token_name == "my script"
     assert mongo_commands.commands == [("findAndModify", "tokens")]
     assert req.response_headers["X-RateLimit-Remaining"] == "59"
 
     mongo_commands.commands.clear()
     with pytest.raises(Exception, match="Invalid API token"):
-        tokens.authenticate(req, "ghp_not_ours")
+        check.authenticate(req, "ghp_not_ours")
     assert mongo_commands.commands == []  # a foreign token format never reaches the database
 
 

@@ -14,7 +14,8 @@ from http.cookies import SimpleCookie
 
 from bson import ObjectId
 
-from lib import db, sessions, tokens
+from lib import db, sessions
+from lib.tokens import check
 from tests.client import Client
 from tests.fixtures.accounts import PASSWORD, make_admin, sign_up
 from tests.fixtures.sentisight import image_bytes
@@ -91,7 +92,7 @@ def test_no_secret_in_any_response_header_request_log_or_log_record(router, data
     user_doc = db.collection("users").find_one({"_id": ObjectId(life["user"]["id"])})
     secrets = {
         **{f"API token {t[:12]}": t for t in life["tokens"]},
-        **{f"token hash {t[:12]}": tokens.digest(t) for t in life["tokens"]},
+        **{f"token hash {t[:12]}": check.digest(t) for t in life["tokens"]},
         "password hash": user_doc["password_hash"],
         "bcrypt salt": user_doc["password_hash"][:29],
         "password": PASSWORD, "changed password": NEW_PASSWORD, "reset password": RESET_PASSWORD,
