@@ -17,8 +17,8 @@ import logging
 import re
 from urllib.parse import urlencode
 
-from lib import config
-from lib.vision import catalog, cutout, transport
+from lib import config, outbound_http
+from lib.vision import catalog, cutout
 from lib.vision.sentisight_langs import easyocr_code
 from lib.vision.textlines import text_result
 from lib.vision.types import BadImage, ImageInput, Prediction, UpstreamError, UpstreamTimeout
@@ -76,15 +76,15 @@ def _call(model: catalog.Model, image: ImageInput, options: dict):
     # The read timeout (at most 25 s) also bounds the whole call, so a refund
     # still fits inside the function's 30 s on Vercel.
     try:
-        status, body = transport.post(url, body, headers, connect_timeout=settings.sentisight_connect_timeout,
-                                      read_timeout=settings.sentisight_read_timeout, max_bytes=MAX_RESPONSE_BYTES)
-    except transport.TimedOut as exc:
+        status, _, body = outbound_http.request("POST", url, body, headers, connect_timeout=settings.sentisight_connect_timeout,
+                                                read_timeout=settings.sentisight_read_timeout, max_bytes=MAX_RESPONSE_BYTES)
+    except outbound_http.TimedOut as exc:
         log.warning("SentiSight %s timed out: %s", model.sentisight_name, exc)
         raise UpstreamTimeout(TIMED_OUT, detail=str(exc)) from None
-    except transport.Unreachable as exc:
+    except outbound_http.Unreachable as exc:
         log.warning("SentiSight %s unreachable: %s", model.sentisight_name, exc)
         raise UpstreamError(UNREACHABLE, detail=str(exc)) from None
-    except transport.TooLarge:
+    except outbound_http.TooLarge:
         raise UpstreamError(FAILED, detail="response too large") from None
     if not 200 <= status < 300:
         raise _status_error(model, status, body, from_url=image.url is not None)

@@ -86,6 +86,15 @@ def test_stripe_down_is_a_502_and_nothing_is_recorded(client, user, stripe_api):
     assert db.collection("payments").count_documents({}) == 0
 
 
+def test_stripe_unreachable_is_a_clean_502(client, user, stripe_api):
+    """Nothing listens: our HTTP client tells stripe-python it was a connection error, which becomes a 502."""
+    stripe_api.stop()
+    r = client.post("/api/billing/checkout", json={"pack_id": "starter"})
+    assert r.status_code == 502 and r.error_code == "upstream_error"
+    assert "Network error" not in r.text
+    assert db.collection("payments").count_documents({}) == 0
+
+
 def test_delete_customer(client, user, stripe_api):
     customer_id = customers.ensure_customer(_user_doc(user["email"]))
     assert customers.delete_customer(customer_id) is True

@@ -30,7 +30,7 @@ def test_the_old_names_still_work():
 
 # What a cold vision function must not pay for: payments and mail SDKs, PyJWT's optional
 # `cryptography` backend, dnspython (a mongodb+srv:// URI), and `requests` or `urllib3` (the SentiSight
-# call is on http.client: lib/vision/transport.py).
+# call is on http.client: lib/outbound_http.py).
 NOT_IN_A_VISION_FUNCTION = ("stripe", "boto3", "botocore", "cryptography", "dns", "requests", "urllib3")
 
 
@@ -46,7 +46,7 @@ def test_a_vision_function_loads_no_sdk_it_does_not_use():
         "from lib.vision import backends\n"
         "assert len(files) == 9 and backends.selected()[0] == 'sentisight'\n"
         "from lib.vision import sentisight\n"
-        "assert 'lib.vision.transport' in sys.modules\n"
+        "assert 'lib.outbound_http' in sys.modules\n"
         "print(' '.join(sorted({m.split('.')[0] for m in sys.modules})))"
     )
     root = Path(__file__).resolve().parents[2]

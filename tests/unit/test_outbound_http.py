@@ -1,4 +1,4 @@
-"""The SentiSight call's HTTP client against a real local server: reuse, gzip, deadline, size cap, failures."""
+"""The client of our calls out (lib/outbound_http.py) against a real local server: reuse, gzip, deadline, size cap, failures."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from lib.vision import transport
+from lib import outbound_http
 
 JSON = b'[{"label": "cat", "score": 97.5}]'
 BOMB = gzip.compress(bytes(10_000_000))  # 10 MB of zeros in ~10 KB, made before any memory is traced
@@ -80,16 +80,18 @@ def server():
 def no_idle_connections():
     """Each test starts with an empty pool and counts its own connections."""
     yield
-    with transport._lock:
-        for conns in transport._idle.values():
+    with outbound_http._lock:
+        for conns in outbound_http._idle.values():
             for conn in conns:
                 conn.close()
-        transport._idle.clear()
+        outbound_http._idle.clear()
 
 
 def post(server, path: str, body: bytes = b"image", **kw) -> tuple[int, bytes]:
     limits = {"connect_timeout": 2.0, "read_timeout": 2.0, "max_bytes": 1_000_000, **kw}
-    return transport.post(f"http://127.0.0.1:{server.server_port}{path}", body, {"Accept-Encoding": "gzip"}, **limits)
+    status, _, data = outbound_http.request("POST", f"http://127.0.0.1:{server.server_port}{path}", body,
+                                            {"Accept-Encoding": "gzip"}, **limits)
+    return status, data
 
 
 def test_a_warm_caller_reuses_its_connection(server):
@@ -115,13 +117,13 @@ def test_gzip_answers_are_decoded(server):
 def test_an_answer_over_the_cap_is_refused_and_its_connection_dropped(server, path):
     tracemalloc.start()
     try:
-        with pytest.raises(transport.TooLarge):
+        with pytest.raises(outbound_http.TooLarge):
             post(server, path, bytes(5000), max_bytes=4000)
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
     assert peak < 1_000_000  # the bomb's 10 MB never came out of the decompressor
-    assert transport._idle.get(("http", "127.0.0.1", server.server_port), []) == []
+    assert outbound_http._idle.get(("http", "127.0.0.1", server.server_port), []) == []
 
 
 def test_a_dripping_server_is_cut_off_at_the_deadline(server):
@@ -130,7 +132,7 @@ def test_a_dripping_server_is_cut_off_at_the_deadline(server):
     The second byte is due at 1.8 s: a read given the full timeout would wait for it.
     """
     started = time.monotonic()
-    with pytest.raises(transport.TimedOut):
+    with pytest.raises(outbound_http.TimedOut):
         post(server, "/drip", read_timeout=1.0)
     assert time.monotonic() - started < 1.5  # not the 90 s the server would take
 
@@ -139,5 +141,5 @@ def test_nothing_listening_is_unreachable():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]  # closed again before the call: nothing listens there
-    with pytest.raises(transport.Unreachable):
-        transport.post(f"http://127.0.0.1:{port}/", b"x", {}, connect_timeout=1.0, read_timeout=1.0, max_bytes=10)
+    with pytest.raises(outbound_http.Unreachable):
+        outbound_http.request("GET", f"http://127.0.0.1:{port}/", None, {}, connect_timeout=1.0, read_timeout=1.0, max_bytes=10)
