@@ -10,9 +10,9 @@ from __future__ import annotations
 import json
 import os
 import secrets
-from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import NamedTuple
 
 ROOT = Path(__file__).resolve().parent.parent
 PRODUCTION_REQUIRED = ("MONGODB_URI", "JWT_SECRET", "STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET", "SENTISIGHT_API_TOKEN")
@@ -27,8 +27,7 @@ class ConfigError(RuntimeError):
     pass
 
 
-@dataclass(frozen=True)
-class Settings:
+class Settings(NamedTuple):  # a NamedTuple: cheaper to define than a frozen dataclass on a cold start (bench/cold_start.py)
     production: bool
     site_url: str
     data_dir: Path
@@ -49,7 +48,7 @@ class Settings:
     mail_backend: str
     mail_from: str
     aws_region: str
-    admin_emails: frozenset = field(default_factory=frozenset)
+    admin_emails: frozenset = frozenset()
     api_rate_limit_per_minute: int = 60
     low_credit_threshold: int = 10
     signup_credits: int = 50

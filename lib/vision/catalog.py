@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from lib.vision import options
 
@@ -10,8 +10,7 @@ OUTPUT_KINDS = ("labels", "boxes", "polygons", "text", "keypoints", "image")
 FILTERS = ("min_confidence", "max_results")  # on every model that returns labels, objects or people
 
 
-@dataclass(frozen=True)
-class Model:
+class Model(NamedTuple):  # a NamedTuple: cheaper to define than a frozen dataclass on a cold start (bench/cold_start.py)
     slug: str  # the URL segment: POST /api/vision/<slug>
     name: str  # what people read
     sentisight_name: str  # SentiSight.ai's pre-trained model name in /pm-predict/<name>
