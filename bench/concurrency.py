@@ -3,9 +3,10 @@
 Every caller holds the same session cookie, so every debit targets the same
 user document. The yardstick is the database's own limit: a plain conditional
 `$inc` loop on one document from the same number of threads. The debit
-(lib/credits/calls.py) is one such conditional write plus an insert and a
-pull, with no transaction, so nothing conflicts and nothing retries; the goal
-is 200 calls at >= 0.3x the plain loop's rate with p95 under 2 s. The balance
+(lib/credits/calls.py) is one such conditional write plus an insert, with no
+transaction, so nothing conflicts and nothing retries; with the request log's
+row a call is three commands against the loop's one. The goal is 200 calls
+at >= 0.3x the plain loop's rate with p95 under 2 s. The balance
 covers every call, so each call should succeed and be charged exactly once:
 charged == successes and the books reconcile.
 Run in-process (the router, threads) and over HTTP against the real dev

@@ -5,19 +5,24 @@
    *pending entry* (id, time, credits, model, source) in the same document: one
    write, atomic by itself.
 2. `succeed`: inserts the call's `use` row under the entry's `_id` (a second
-   insert of it is a duplicate key, so a retry cannot count twice), then pulls
-   the entry.  `fail` gives the credits back and pulls the entry in one
-   conditional write, then records the failed row and its refund row.
+   insert of it is a duplicate key, so a retry cannot count twice). The entry,
+   now settled, stays in the document until this process's next debit on the
+   account drops it in the same write (or `settle` does, for a process that
+   never comes back): a separate pull was a second write on the user document
+   for every call, and that document is what a burst queues on.  `fail` gives
+   the credits back and pulls the entry in one conditional write, then records
+   the failed row and its refund row.
 
 So at every instant `balance == sum(ledger deltas) + sum(pending entries with
 no ledger row)`. A process that dies between the two steps leaves an entry
 that `lib.credits.settle` resolves later (refunded: no answer was recorded).
-A successful dashboard call is three commands (debit, insert, pull), as the
-transaction it replaces was (update, insert, commit).
+A successful dashboard call is two commands (debit, insert); the transaction
+it replaced was three (update, insert, commit).
 """
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import NamedTuple
@@ -44,6 +49,13 @@ class Cap(NamedTuple):  # a NamedTuple: cheaper to define than a frozen dataclas
     @property
     def field(self) -> str:
         return f"token_spend.{self.token_id}"
+
+
+# Entries this process recorded and has not dropped yet, by user: its next debit there drops them.
+# Past MAX_REMEMBERED accounts a success pulls its entry at once instead (one write more, memory bounded).
+MAX_REMEMBERED = 10_000
+_recorded: dict[ObjectId, set[ObjectId]] = {}
+_recorded_lock = threading.Lock()
 
 
 class TokenCreditLimit(ApiError):
@@ -84,18 +96,23 @@ def debit(user_id: ObjectId, amount: int, *, model: str, source: str, use_id: Ob
     # Small on purpose: every write to the user document rewrites it, and a burst holds one entry per call in flight.
     entry = {"_id": row["_id"], "at": now, "credits": amount, "model": model, "source": source}
     match = {"_id": user_id, "credits": {"$gte": amount}, **(user_filter or {})}
-    if cap is None:
-        update = {"$inc": {"credits": -amount}, "$push": {"pending": entry}}
-    elif amount <= cap.limit:
+    if cap is not None and amount > cap.limit:
+        _refuse(user_id, amount, user_filter, cap)
+    with _recorded_lock:
+        settled = _recorded.pop(user_id, set())
+    fields = {"credits": {"$subtract": ["$credits", amount]}, "pending": _pending_with(entry, settled)}
+    if cap is not None:
         entry["spend"] = {"field": cap.field, "key": cap.key}  # so that settle can give the cap its share back too
         match["$or"] = [{f"{cap.field}.period": cap.key, f"{cap.field}.used": {"$lte": cap.limit - amount}},
                         {f"{cap.field}.period": {"$ne": cap.key}}]  # a new period starts the count again
-        update = _capped_update(cap, amount, entry)
-    else:
-        update = None
-    user = update and db.collection("users").find_one_and_update(match, update, projection=USER_FIELDS,
-                                                                 return_document=ReturnDocument.AFTER)
+        spend = f"${cap.field}"
+        fields[cap.field] = {"period": cap.key, "used": {
+            "$cond": [{"$eq": [f"{spend}.period", cap.key]}, {"$add": [f"{spend}.used", amount]}, amount]}}
+    # An update pipeline: the entry goes in and the settled ones out in one write, and a cap's count restarts in a new period.
+    user = db.collection("users").find_one_and_update(match, [{"$set": fields}], projection=USER_FIELDS,
+                                                      return_document=ReturnDocument.AFTER)
     if user is None:
+        _remember(user_id, settled)  # still in the document: the next debit drops them
         _refuse(user_id, amount, user_filter, cap)
     row["balance_after"] = user["credits"]
     return Charge(user_id, amount, row, user, cap)
@@ -107,14 +124,23 @@ def use_row(use_id: ObjectId, user_id: ObjectId, amount: int, model: str, source
             "delta": -amount, "created_at": at, **{k: v for k, v in details.items() if v is not None}}
 
 
-def _capped_update(cap: Cap, amount: int, entry: dict) -> list[dict]:
-    """The same write as an update pipeline, so the cap's count restarts in a new period within it."""
-    spend = f"${cap.field}"
-    return [{"$set": {
-        "credits": {"$subtract": ["$credits", amount]},
-        cap.field: {"period": cap.key, "used": {"$cond": [{"$eq": [f"{spend}.period", cap.key]}, {"$add": [f"{spend}.used", amount]}, amount]}},
-        "pending": {"$concatArrays": [{"$ifNull": ["$pending", []]}, {"$literal": [entry]}]},  # literal: the entry is data, not expressions
-    }}]
+def _pending_with(entry: dict, settled: set[ObjectId]) -> dict:
+    """The `pending` array with `entry` added and the `settled` entries left out, as an expression."""
+    kept = {"$ifNull": ["$pending", []]}
+    if settled:
+        kept = {"$filter": {"input": kept, "cond": {"$not": [{"$in": ["$$this._id", {"$literal": list(settled)}]}]}}}
+    return {"$concatArrays": [kept, {"$literal": [entry]}]}  # literal: the entry is data, not expressions
+
+
+def _remember(user_id: ObjectId, settled: set[ObjectId]) -> bool:
+    """Leave settled entries for this process's next debit on the account; False when it remembers too many accounts."""
+    if not settled:
+        return True
+    with _recorded_lock:
+        if user_id not in _recorded and len(_recorded) >= MAX_REMEMBERED:
+            return False
+        _recorded.setdefault(user_id, set()).update(settled)
+    return True
 
 
 def _refuse(user_id: ObjectId, amount: int, user_filter: dict | None, cap: Cap | None) -> None:
@@ -140,7 +166,8 @@ def succeed(charge: Charge, **outcome) -> bool:
         recorded = db.collection("ledger").find_one({"_id": charge.use_id}, {"status": 1})
         if not recorded or recorded.get("status") != "succeeded":
             return False
-    db.collection("users").update_one({"_id": charge.user_id}, {"$pull": {"pending": {"_id": charge.use_id}}})
+    if not _remember(charge.user_id, {charge.use_id}):
+        db.collection("users").update_one({"_id": charge.user_id}, {"$pull": {"pending": {"_id": charge.use_id}}})
     return True
 
 

@@ -11,7 +11,7 @@ from bson import ObjectId
 
 from lib import db
 from lib.credits.ledger import _now
-from lib.credits.settle import SETTLE_AFTER
+from lib.credits.settle import SETTLE_AFTER, written
 
 
 def reconcile(user_id: ObjectId | None = None) -> list[dict]:
@@ -23,8 +23,10 @@ def unsettled(user_id: ObjectId | None = None) -> list[dict]:
     """Calls charged more than SETTLE_AFTER ago whose outcome is still unrecorded: {user_id, use_id, credits, at}."""
     cutoff = _now() - SETTLE_AFTER
     match = {"pending.at": {"$lt": cutoff}, **({"_id": user_id} if user_id else {})}
-    return [{"user_id": u["_id"], "use_id": e["_id"], "credits": e["credits"], "at": e["at"]}
-            for u in db.collection("users").find(match, {"pending": 1}) for e in u["pending"] if e["at"] < cutoff]
+    old = [{"user_id": u["_id"], "use_id": e["_id"], "credits": e["credits"], "at": e["at"]}
+           for u in db.collection("users").find(match, {"pending": 1}) for e in u["pending"] if e["at"] < cutoff]
+    recorded = written([e["use_id"] for e in old])  # answered calls whose entry waits to be dropped
+    return [e for e in old if e["use_id"] not in recorded]
 
 
 def _books(user_id: ObjectId | None) -> list[dict]:
@@ -33,8 +35,7 @@ def _books(user_id: ObjectId | None) -> list[dict]:
         [{"$match": match}, {"$group": {"_id": "$user_id", "total": {"$sum": "$delta"}}}]
     )}
     users = list(db.collection("users").find({"_id": user_id} if user_id else {}, {"credits": 1, "pending": 1}))
-    pending_ids = [e["_id"] for u in users for e in u.get("pending") or []]
-    recorded = {r["_id"] for r in db.collection("ledger").find({"_id": {"$in": pending_ids}}, {"_id": 1})} if pending_ids else set()
+    recorded = written([e["_id"] for u in users for e in u.get("pending") or []])
     return [{
         "user_id": u["_id"], "balance": u.get("credits", 0), "ledger_sum": sums.get(u["_id"], 0),
         "in_flight": -sum(e["credits"] for e in u.get("pending") or [] if e["_id"] not in recorded),

@@ -1,11 +1,12 @@
 """Calls whose outcome was never recorded (the process died, the database dropped): refund them.
 
 A pending entry older than SETTLE_AFTER belongs to a call no function can still
-be running (vercel.json caps a vision function at 30 s). Its `use` row is
-written as failed (`outcome_unknown`; model, source and credits from the entry,
-no request id or token) with its refund row, and the credits go back, in one
-transaction; if the call did record its row first (a duplicate
-`_id`), only the entry is pulled: that call was answered and stays charged.
+be running (vercel.json caps a vision function at 30 s). If its `use` row is
+written, the call was answered and stays charged: the entry is only dropped
+(a process leaves its last successes there for its next debit, lib/credits/calls.py).
+Otherwise the row is written as failed (`outcome_unknown`; model, source and
+credits from the entry, no request id or token) with its refund row, and the
+credits go back, in one transaction.
 """
 
 from __future__ import annotations
@@ -36,12 +37,22 @@ def settle(now: datetime | None = None) -> dict[str, int]:
     cutoff = (now or _now()) - SETTLE_AFTER
     done = {"refunded": 0, "recorded": 0}
     for user in db.collection("users").find({"pending.at": {"$lt": cutoff}}, {"pending": 1}):
-        for entry in user["pending"]:
-            if entry["at"] < cutoff:
+        old = [entry for entry in user["pending"] if entry["at"] < cutoff]
+        recorded = written([entry["_id"] for entry in old])
+        if recorded:
+            db.collection("users").update_one({"_id": user["_id"]}, {"$pull": {"pending": {"_id": {"$in": sorted(recorded)}}}})
+            done["recorded"] += len(recorded)
+        for entry in old:
+            if entry["_id"] not in recorded:
                 outcome = _settle_entry(user["_id"], entry)
                 if outcome:
                     done[outcome] += 1
     return done
+
+
+def written(use_ids: list) -> set:
+    """Which of these calls have their `use` row in the ledger (one query)."""
+    return {r["_id"] for r in db.collection("ledger").find({"_id": {"$in": use_ids}}, {"_id": 1})} if use_ids else set()
 
 
 def _settle_entry(user_id, entry: dict) -> str | None:
@@ -61,6 +72,6 @@ def _settle_entry(user_id, entry: dict) -> str | None:
     except BulkWriteError as exc:
         if exc.details["writeErrors"][0]["code"] != DUPLICATE_KEY:
             raise
-        # the call recorded its row and died before pulling the entry: it was answered and stays charged
+        # the call recorded its row since the scan: it was answered and stays charged
         db.collection("users").update_one({"_id": user_id}, {"$pull": {"pending": {"_id": entry["_id"]}}})
         return "recorded"

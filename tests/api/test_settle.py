@@ -47,6 +47,9 @@ def test_the_settle_job_refunds_old_orphans_only_and_only_once(user, client):
 def test_settle_keeps_the_charge_of_a_call_that_recorded_its_success(user):
     uid = ObjectId(user["id"])
     charge = orphan(uid, 6)
-    db.collection("ledger").insert_one({**charge.row, "status": "succeeded"})  # it died after the insert, before the pull
+    # answered, and its process never debited this account again to drop the entry (or died after the insert)
+    db.collection("ledger").insert_one({**charge.row, "status": "succeeded"})
+    assert credits.unsettled(uid) == []  # not a call awaiting settlement: its outcome is recorded
     assert credits.settle() == {"refunded": 0, "recorded": 1}
+    assert db.collection("users").find_one({"_id": uid})["pending"] == []
     assert db.collection("users").find_one({"_id": uid})["credits"] == 48 and credits.reconcile(uid) == []

@@ -20,6 +20,10 @@ def set_balance(user: dict, target: int) -> None:
     credits.adjust(ObjectId(user["id"]), target - 50, ObjectId(), "test: set the starting balance")
 
 
+def stored_user(user: dict) -> dict:
+    return db.collection("users").find_one({"_id": ObjectId(user["id"])})
+
+
 def low_credit_mails(user: dict) -> list[dict]:
     return list(db.collection("outbox").find({"template": "low_credits", "to": user["email"]}))
 
@@ -50,10 +54,26 @@ def test_no_mail_for_a_failed_call(client, user, sentisight):
     assert low_credit_mails(user) == []
 
 
-def test_a_dashboard_call_costs_three_database_commands(client, user, sentisight, mongo_commands):
+def test_a_dashboard_call_costs_two_database_commands(client, user, sentisight, mongo_commands):
+    """The debit with its pending entry and the usage row; the caller check rides in the debit.
+
+    The settled entry stays until the next debit, which drops it in its own write.
+    """
+    first = post_image(client)
+    assert first.status_code == 200
+    assert mongo_commands.counted() == ["findAndModify", "insert"]
+    second = post_image(client)
+    assert second.status_code == 200
+    assert mongo_commands.counted() == ["findAndModify", "insert"] * 2
+    assert [str(e["_id"]) for e in stored_user(user)["pending"]] == [second.json()["usage_id"]] != [first.json()["usage_id"]]
+    assert credits.reconcile(ObjectId(user["id"])) == [] and credits.unsettled() == []
+
+
+def test_a_process_remembering_too_many_accounts_pulls_the_entry_at_once(client, user, sentisight, mongo_commands, monkeypatch):
+    monkeypatch.setattr(credits.calls, "MAX_REMEMBERED", 0)  # its memory of settled entries is full
     assert post_image(client).status_code == 200
-    # the debit with its pending entry, the usage row, the entry pulled: the caller check rides in the debit
     assert mongo_commands.counted() == ["findAndModify", "insert", "update"]
+    assert stored_user(user)["pending"] == []
 
 
 def test_two_hundred_calls_at_once_on_fifty_credits(client, user, sentisight, new_client, settings):

@@ -52,7 +52,7 @@ def test_a_deleted_token_is_refused_for_free(client, anon, user, token, sentisig
     assert sentisight.requests == [] and ledger_rows(user, "use") == []
 
 
-def test_an_api_call_costs_four_database_commands(anon, user, token, sentisight, mongo_commands):
+def test_an_api_call_costs_three_database_commands(anon, user, token, sentisight, mongo_commands):
     assert with_token(anon, token["secret"], data=image_bytes(), headers={"content-type": "image/png"}).status_code == 200
-    # the token check, then the debit's transaction with the account check in its filter
-    assert mongo_commands.counted() == ["findAndModify", "findAndModify", "insert", "update"]
+    # the token check, the debit with the account check in its filter, the usage row
+    assert mongo_commands.counted() == ["findAndModify", "findAndModify", "insert"]
