@@ -20,6 +20,7 @@ import logging
 from datetime import UTC, datetime
 
 from bson import ObjectId
+from pymongo import UpdateMany
 
 from lib import config, contact, db, passwords, ratelimit, sessions, validation
 from lib.accounts import credentials, email_change, login, throttle, twofactor, verification
@@ -51,23 +52,28 @@ def erase(user: dict, session=None) -> ObjectId:
     c("reset_tokens").delete_many({"user_id": uid}, session=session)
     c("email_links").delete_many({"user_id": uid}, session=session)
     c("idempotency_keys").delete_many({"user_id": uid}, session=session)
-    c("ledger").update_many({"user_id": uid, "kind": "use"}, {"$unset": {"image_url": "", "token_id": "", "token_name": "", "failure": ""}},
-                              session=session)
-    c("ledger").update_many({"user_id": uid}, {"$set": {"user_id": anon}}, session=session)
-    # A Checkout tab left open could still be paid (pending, or failed and retried with another card).
-    # `closed` tells the webhook's fulfilment to refuse it: there is no account left to credit.
-    c("payments").update_many({"user_id": uid, "status": "pending"},
-                              {"$set": {"status": "failed", "failure": "account_deleted"}}, session=session)
-    c("payments").update_many({"user_id": uid, "status": "failed"}, {"$set": {"closed": True, "updated_at": now}}, session=session)
-    # Kept 7 years (§6) as the transaction record §1.2 lists; the card details are not part of it.
-    c("payments").update_many({"user_id": uid}, {"$set": {"user_id": anon, "anonymised_at": now}, "$unset": {"card": ""}}, session=session)
+    # Several updates of one collection go as one ordered command each (a round trip per collection, not per update).
+    c("ledger").bulk_write([
+        UpdateMany({"user_id": uid, "kind": "use"}, {"$unset": {"image_url": "", "token_id": "", "token_name": "", "failure": ""}}),
+        UpdateMany({"user_id": uid}, {"$set": {"user_id": anon}}),
+    ], session=session)
+    c("payments").bulk_write([
+        # A Checkout tab left open could still be paid (pending, or failed and retried with another card).
+        # `closed` tells the webhook's fulfilment to refuse it: there is no account left to credit.
+        UpdateMany({"user_id": uid, "status": "pending"}, {"$set": {"status": "failed", "failure": "account_deleted"}}),
+        UpdateMany({"user_id": uid, "status": "failed"}, {"$set": {"closed": True, "updated_at": now}}),
+        # Kept 7 years (§6) as the transaction record §1.2 lists; the card details are not part of it.
+        UpdateMany({"user_id": uid}, {"$set": {"user_id": anon, "anonymised_at": now}, "$unset": {"card": ""}}),
+    ], session=session)
     c("messages").update_many(
         {"user_id": uid},  # never by email: someone else may have written from that address
         {"$set": {"name": None, "email": None, "anonymised_at": now}, "$unset": {"user_id": ""}}, session=session,
     )
     # Audit rows stay (accountability) but name the opaque id, never the person.
-    c("audit").update_many({"target_user_id": uid}, {"$set": {"target_user_id": anon}}, session=session)
-    c("audit").update_many({"admin_id": uid}, {"$set": {"admin_id": anon, "admin_email": None}}, session=session)
+    c("audit").bulk_write([
+        UpdateMany({"target_user_id": uid}, {"$set": {"target_user_id": anon}}),
+        UpdateMany({"admin_id": uid}, {"$set": {"admin_id": anon, "admin_email": None}}),
+    ], session=session)
     # Local mail backend only: the copies of mail sent to this address.
     c("outbox").delete_many({"to": email}, session=session)
     return anon
