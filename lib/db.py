@@ -58,6 +58,7 @@ INDEXES = {
     "outbox": [([("created_at", DESCENDING)], {})],
     "audit": [([("created_at", DESCENDING)], {}), ([("target_user_id", ASCENDING)], {}), ([("admin_id", ASCENDING)], {})],
     "ratelimits": [([("expires_at", ASCENDING)], {"expireAfterSeconds": 0})],
+    "stripe_cleanups": [([("next_at", ASCENDING)], {})],  # the stripe-cleanup cron job's due debts (lib/billing/cleanup)
     "idempotency_keys": [([("created_at", ASCENDING)], {"expireAfterSeconds": 24 * 3600})],  # lib/idempotency.KEPT
     "reset_tokens": [([("hash", ASCENDING)], {"unique": True}), ([("expires_at", ASCENDING)], {"expireAfterSeconds": 0})],
     "email_links": [([("hash", ASCENDING)], {"unique": True}), ([("user_id", ASCENDING)], {}),

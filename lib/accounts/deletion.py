@@ -11,7 +11,8 @@ user_id removed; signed-out ones carry an unverified email, so they are not the 
 Payments not yet paid are closed, so a Checkout left open can't pay into an erased account.
 The `signup_bonuses` record (a SHA-256 of the canonical email, lib/accounts/normalize.py) stays: the free
 credits are granted once per address, however often it is deleted and registered again.
-All of it happens in one transaction; Stripe and the request log follow, best effort.
+All of it happens in one transaction, with what Stripe must delete owed in it (lib/billing/cleanup.py: tried at
+once, then retried by a cron until Stripe confirms); the rate-limit counters and the request log follow, best effort.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from pymongo import UpdateMany
 
 from lib import config, contact, db, passwords, ratelimit, sessions, validation
 from lib.accounts import credentials, email_change, login, throttle, twofactor, verification
+from lib.billing import cleanup
 from lib.errors import ApiError
 from lib.http import Response, load_user
 
@@ -76,7 +78,17 @@ def erase(user: dict, session=None) -> ObjectId:
     ], session=session)
     # Local mail backend only: the copies of mail sent to this address.
     c("outbox").delete_many({"to": email}, session=session)
+    for kind, stripe_id in _stripe_debts(user):  # owed in the same commit, so a crash right after it loses none
+        cleanup.owe(kind, stripe_id, session=session)
     return anon
+
+
+def _stripe_debts(user: dict) -> list[tuple[str, str]]:
+    """What Stripe holds of this account: the auto top-up card first (deleting the customer may fail), then the customer."""
+    if not config.settings().stripe_enabled:
+        return []  # the local stand-in keeps nothing outside the user document
+    card, customer = (user.get("auto_topup") or {}).get("payment_method_id"), user.get("stripe_customer_id")
+    return [*([("card", card)] if card else []), *([("customer", customer)] if customer else [])]
 
 
 def forget_outside(user: dict, req) -> None:
@@ -97,17 +109,8 @@ def forget_outside(user: dict, req) -> None:
         db.collection("request_log").update_many({"user_id": user["_id"]}, {"$unset": {"user_id": ""}})
     except Exception:
         log.warning("rate-limit or request-log cleanup after an account deletion failed", exc_info=True)
-    from lib.billing.autotopup import detach_card
-
-    detach_card(user)  # the auto top-up card first: deleting the customer below may fail
-    customer = user.get("stripe_customer_id")
-    if customer and config.settings().stripe_enabled:
-        try:
-            from lib.billing.customers import delete_customer
-
-            delete_customer(customer)
-        except Exception:
-            log.warning("Stripe customer %s of a deleted account could not be deleted; delete it by hand", customer, exc_info=True)
+    for kind, stripe_id in _stripe_debts(user):
+        cleanup.pay(kind, stripe_id)  # what Stripe refuses now, the stripe-cleanup cron retries
 
 
 def delete_account(req) -> Response:

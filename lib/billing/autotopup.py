@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 from pymongo import ReturnDocument
 
 from lib import config, db, validation
-from lib.billing import checkout, packs
+from lib.billing import checkout, cleanup, packs
 from lib.errors import bad_request
 from lib.http import Response, load_user
 
@@ -90,35 +90,27 @@ def save(req) -> dict:
 
 def turn_off(req) -> Response:
     user = load_user(req)
+    card = (user.get("auto_topup") or {}).get("payment_method_id")
+    let_go(card)  # owed first: a crash after the update below still gets it detached (never while still held)
     db.collection("users").update_one(
         {"_id": user["_id"]},
         {"$set": {"auto_topup.enabled": False, "auto_topup.active": False, "auto_topup.payment_method_id": None,
                   "auto_topup.setup_payment_id": None, "updated_at": datetime.now(UTC)}},
     )
-    detach_card(user)
+    detach(card)
     return Response.empty()
 
 
-def detach_card(user: dict) -> bool:
-    """Remove the saved card from the Stripe customer (turning off, account deletion). Never raises."""
-    return detach((user.get("auto_topup") or {}).get("payment_method_id"), user["_id"])
+def let_go(card: str | None, *, session=None) -> None:
+    """Owe Stripe the detaching of PaymentMethod `card` (lib/billing/cleanup); `detach` then tries it."""
+    if card and config.settings().stripe_enabled:  # the local stand-in's card lives and dies with the user document
+        cleanup.owe("card", card, session=session)
 
 
-def detach(method: str | None, user_id) -> bool:
-    """Detach PaymentMethod `method` from its Stripe customer; False if there was none to detach. Never raises."""
-    if not method or not config.settings().stripe_enabled:
-        return False  # the local stand-in's card lives and dies with the user document
-    import stripe
-
-    from lib.billing import stripe_api
-
-    try:
-        stripe_api.client().v1.payment_methods.detach(method)
-    except stripe.StripeError as exc:
-        if not stripe_api.is_missing(exc):
-            log.warning("card %s of user %s could not be detached; detach it in the Stripe Dashboard", method, user_id, exc_info=True)
-        return False
-    return True
+def detach(card: str | None) -> None:
+    """Try the detaching `let_go` owed now; what Stripe refuses, the stripe-cleanup cron retries."""
+    if card and config.settings().stripe_enabled:
+        cleanup.pay("card", card)
 
 
 def activate(payment: dict, session) -> str | None:

@@ -26,9 +26,10 @@ log = logging.getLogger("nexuspoint.billing")
 
 
 def _card_saved(payment: dict, s):
-    """Switch auto top-up on with the card; a card saved after auto top-up was turned off is detached after the commit."""
+    """Switch auto top-up on with the card; a card saved after auto top-up was turned off is owed now, detached after the commit."""
     orphan = autotopup.activate(payment, s)
-    return (lambda: autotopup.detach(orphan, payment["user_id"])) if orphan else None
+    autotopup.let_go(orphan, session=s)
+    return (lambda: autotopup.detach(orphan)) if orphan else None
 
 
 def _after_success(payment: dict | None, s) -> list:
