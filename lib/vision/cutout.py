@@ -13,14 +13,15 @@ import logging
 import math
 
 from lib.errors import ApiError
-from lib.vision.types import ImageInput
+from lib.vision.types import ImageInput, Prediction
 
 log = logging.getLogger("nexuspoint.vision")
 
 RESPONSE_LIMIT = 4_500_000
 ENVELOPE_BYTES = 2_000  # the JSON around the image, generously
 PIXEL_BUDGET = {"png": (RESPONSE_LIMIT - ENVELOPE_BYTES) // 4, "json": (RESPONSE_LIMIT - ENVELOPE_BYTES) * 3 // 4 // 4}
-MAX_PNG_BYTES = (RESPONSE_LIMIT - ENVELOPE_BYTES) * 3 // 4  # what fits as base64 in JSON (and so as a PNG too)
+# The largest cut-out each format can send back: a PNG body as it is, or base64 in JSON (a third more).
+MAX_CUTOUT_BYTES = {"png": RESPONSE_LIMIT - ENVELOPE_BYTES, "json": (RESPONSE_LIMIT - ENVELOPE_BYTES) * 3 // 4}
 
 
 def fit(image: ImageInput, *, as_png: bool) -> ImageInput:
@@ -60,22 +61,26 @@ def _scaled(image: ImageInput, budget: int) -> ImageInput:
     return ImageInput(data=out.getvalue(), url=image.url, mime="image/png" if keeps_alpha else "image/jpeg", width=size[0], height=size[1])
 
 
-def shrink_png(png: bytes) -> tuple[bytes, tuple[int, int]]:
-    """A cut-out that came back too large (from an image URL SentiSight fetched, whose size was unknown
-    before the charge), scaled down until it fits MAX_PNG_BYTES: after the charge, it is never lost."""
+def fit_cutout(prediction: Prediction, *, as_png: bool) -> None:
+    """A cut-out too large for the response in the format asked for (from an image URL the backend fetched,
+    whose size was unknown before the charge), scaled down in place: after the charge, it is never lost."""
+    limit = MAX_CUTOUT_BYTES["png" if as_png else "json"]
+    png = prediction.png
+    if not png or len(png) <= limit:
+        return
     from PIL import Image
 
-    came = len(png)
     img = Image.open(io.BytesIO(png))
     img.load()
-    while len(png) > MAX_PNG_BYTES:
-        scale = math.sqrt(MAX_PNG_BYTES / len(png)) * 0.95
+    while len(png) > limit:
+        scale = math.sqrt(limit / len(png)) * 0.95
         img = img.resize((max(1, math.floor(img.width * scale)), max(1, math.floor(img.height * scale))), Image.LANCZOS)
         out = io.BytesIO()
         img.save(out, "PNG")
         png = out.getvalue()
-    log.info("background-removal: a %s byte cut-out from SentiSight scaled to %sx%s", came, img.width, img.height)
-    return png, img.size
+    log.info("background-removal: a %s byte cut-out scaled to %sx%s", len(prediction.png), img.width, img.height)
+    prediction.png = png
+    prediction.extra.update(width=img.width, height=img.height)
 
 
 def _too_large(image: ImageInput, budget: int, as_png: bool) -> ApiError:

@@ -24,7 +24,7 @@ from lib.caller import debit_filter, debit_refusal, require_model
 from lib.errors import ApiError, bad_request
 from lib.http import Response
 from lib.tokens import periods
-from lib.vision import admission, backends, catalog, inputs
+from lib.vision import admission, backends, catalog, cutout, inputs
 from lib.vision import options as vision_options
 from lib.vision.types import ImageInput, Prediction, UpstreamError, VisionError
 
@@ -149,6 +149,7 @@ def _predict(req, call: _Call, charge: credits.Charge | None, started: float) ->
         prediction = call.backend.predict(model.slug, call.image, call.options)
         if model.output == "image" and not prediction.png:
             raise UpstreamError("The vision service returned no image. You were not charged; try again in a moment.", detail="no PNG")
+        cutout.fit_cutout(prediction, as_png=call.as_png)
         return prediction
     except VisionError as exc:
         balance = credits.fail(charge, exc.code, latency_ms=_ms(started)) if charge else _balance(req.caller.user_id)

@@ -18,7 +18,7 @@ import re
 from urllib.parse import urlencode
 
 from lib import config, outbound_http
-from lib.vision import catalog, cutout
+from lib.vision import catalog
 from lib.vision.sentisight_langs import easyocr_code
 from lib.vision.textlines import text_result
 from lib.vision.types import BadImage, ImageInput, Prediction, UpstreamError, UpstreamTimeout
@@ -56,11 +56,7 @@ def predict(slug: str, image: ImageInput, options: dict) -> Prediction:
     except ShapeError as exc:
         log.error("SentiSight %s answered an unexpected shape: %s", model.sentisight_name, exc)
         raise UpstreamError(FAILED, detail=f"unexpected shape: {exc}") from None
-    prediction = Prediction(results=results, raw=raw, png=png, engine=ENGINE)
-    if png and len(png) > cutout.MAX_PNG_BYTES:  # an image URL only SentiSight fetched, of a size nobody checked
-        prediction.png, (width, height) = cutout.shrink_png(png)
-        prediction.extra.update(width=width, height=height)
-    return prediction
+    return Prediction(results=results, raw=raw, png=png, engine=ENGINE)
 
 
 def _call(model: catalog.Model, image: ImageInput, options: dict):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import io
+import os
 import struct
 import sys
 
@@ -13,6 +14,7 @@ import pytest
 from PIL import Image
 
 from lib.vision import cutout
+from tests.fakes import sentisight as fake_sentisight
 from tests.fixtures.sentisight import image_bytes, ledger_rows
 from tests.unit.test_local_vision import grace_hopper, needs
 
@@ -306,6 +308,24 @@ def test_a_cut_out_that_fits_is_sent_as_it_came(client, user, sentisight):
     r = client.post("/api/vision/background-removal", data=data, headers={"content-type": "image/jpeg"})
     assert r.status_code == 200 and sentisight.requests[0]["body"] == data
     assert r.json()["image"] == {"width": 1000, "height": 800}
+
+
+@pytest.mark.parametrize("fmt", ["json", "png"])
+def test_the_cut_out_of_a_large_image_url_is_scaled_to_the_format_asked_for(client, user, sentisight, monkeypatch, fmt):
+    """A URL only SentiSight fetched: its cut-out (random RGBA, 4 bytes a pixel) fits a PNG answer but not JSON's base64."""
+    big = io.BytesIO()
+    Image.frombytes("RGBA", (1000, 900), os.urandom(1000 * 900 * 4)).save(big, "PNG")
+    assert cutout.MAX_CUTOUT_BYTES["json"] < len(big.getvalue()) <= cutout.MAX_CUTOUT_BYTES["png"]
+    monkeypatch.setattr(fake_sentisight, "answer", lambda *args: [{"image": base64.b64encode(big.getvalue()).decode()}])
+    r = client.post(f"/api/vision/background-removal?format={fmt}", json={"url": "https://images.example.com/big.png"})
+    assert r.status_code == 200, r.text
+    if fmt == "png":
+        assert r.body == big.getvalue()  # sent as it came: a PNG answer has room for it
+    else:
+        png = base64.b64decode(r.json()["results"]["image"].removeprefix("data:image/png;base64,"))
+        width, height = Image.open(io.BytesIO(png)).size
+        assert len(png) <= cutout.MAX_CUTOUT_BYTES["json"] and width < 1000
+        assert r.json()["image"] == {"width": width, "height": height}
 
 
 def test_a_large_photo_cut_short_is_refused_free_not_a_500(client, user, sentisight):

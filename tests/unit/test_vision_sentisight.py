@@ -77,25 +77,6 @@ def test_background_removal_png_is_decoded():
         assert normalize("image", [{"image": encoded}]) == ({}, png)
 
 
-def test_a_cut_out_too_large_to_send_back_is_scaled_down_not_lost(monkeypatch):
-    """An image URL SentiSight fetched itself: its size was unknown before the charge."""
-    import io
-
-    from PIL import Image
-
-    from lib.vision import cutout
-
-    out = io.BytesIO()
-    Image.effect_noise((1600, 1200), 90).convert("RGBA").save(out, "PNG")  # noise: zlib can't shrink it
-    assert len(out.getvalue()) > cutout.MAX_PNG_BYTES
-    monkeypatch.setattr(sentisight, "_call", lambda model, image, options: [{"image": base64.b64encode(out.getvalue()).decode()}])
-    prediction = sentisight.predict("background-removal", None, {})
-    assert len(prediction.png) <= cutout.MAX_PNG_BYTES
-    width, height = Image.open(io.BytesIO(prediction.png)).size
-    assert (prediction.extra["width"], prediction.extra["height"]) == (width, height)
-    assert abs(width / height - 4 / 3) < 0.01 and width > 800  # scaled only as far as needed
-
-
 @pytest.mark.parametrize(("output", "raw"), [
     ("labels", {"labels": []}),
     ("labels", "dog"),
