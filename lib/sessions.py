@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 
 import jwt
 
-from lib import config, db
+from lib import config, db, known_networks
 from lib.digest import sha256_hex
 
 COOKIE_NAME = "np_session"
@@ -71,7 +71,8 @@ def start(user: dict, req) -> str:
     }
     db.collection("users").update_one(
         {"_id": user["_id"]},
-        {"$push": {"sessions": {"$each": [record], "$sort": {"started_at": 1}, "$slice": -MAX_PER_ACCOUNT}}},
+        {"$push": {"sessions": {"$each": [record], "$sort": {"started_at": 1}, "$slice": -MAX_PER_ACCOUNT}},
+         **known_networks.remember(user, req.client_ip, now)},  # in the same write
     )
     return _cookie(issue(user["_id"], sid), MAX_AGE_SECONDS)
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from lib import db
+from lib import db, known_networks
 from lib.accounts import DEFAULT_NOTIFICATIONS
 from lib.http import Response, load_user
 from lib.http.response import dumps
@@ -48,6 +48,8 @@ def collect(user: dict) -> dict:
     profile["notifications"] = {**DEFAULT_NOTIFICATIONS, **user.get("notifications", {})}
     profile["object_to_analytics"] = bool(user.get("object_to_analytics"))
     profile["two_factor_enabled"] = bool(user.get("two_factor"))  # never the secret or the recovery codes
+    # When each known network last signed in (lib/known_networks); its name is a keyed hash that says nothing more.
+    profile["known_networks_last_sign_in"] = sorted((user.get(known_networks.FIELD) or {}).values(), reverse=True)
     if user.get("auto_topup"):
         profile["auto_topup"] = _only(user["auto_topup"], AUTO_TOPUP_FIELDS)
     tokens = db.collection("tokens").find({"user_id": uid}, {f: 1 for f in TOKEN_FIELDS}).sort("created_at", 1)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from bson import ObjectId
 
-from lib import passwords, ratelimit, sessions, validation
+from lib import known_networks, passwords, ratelimit, sessions, validation
 from lib.accounts import find_by_email, public_view, throttle, twofactor
 from lib.errors import ApiError
 from lib.http import Response, load_user
@@ -21,8 +23,11 @@ def login(req) -> Response:
         raise ApiError(400, "invalid_field", "'password' must be a string.", field="password")
     succeeded = ratelimit.attempt(f"login:{email}:{req.client_ip}", FAILURES_ALLOWED, FAILURE_WINDOW,
                                   "Too many failed sign-in attempts. Wait a few minutes and try again.")
-    account_succeeded = throttle.attempt(email)  # the same for unknown addresses: no enumeration
     user = find_by_email(email)
+    # The owner's own network skips the account's throttle: a stranger's failures must not keep them out.
+    # Anyone else meets it, the same for unknown addresses (no enumeration).
+    owners = user is not None and known_networks.is_known(user, req.client_ip, datetime.now(UTC))
+    account_succeeded = _nothing if owners else throttle.attempt(email)
     # verify() spends a hash's time even without a user, so both failures look alike.
     if not passwords.verify(password, user.get("password_hash") if user else None):
         raise ApiError(401, "invalid_credentials", "Wrong email or password.")
@@ -35,6 +40,10 @@ def login(req) -> Response:
         return Response.json({"two_factor_required": True, "login_token": sessions.pending_login_token(user),
                               "expires_in": sessions.PENDING_LOGIN_SECONDS})
     return Response.json({"user": public_view(user)}).set_cookie(sessions.start(user, req))
+
+
+def _nothing() -> None:
+    pass
 
 
 def logout(req) -> Response:

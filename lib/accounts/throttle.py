@@ -4,7 +4,9 @@ The per email+IP limit in lib.accounts.login stops one machine; this one stops
 a botnet trying one account from many addresses. Each attempt is counted
 before the password is checked (a burst can't slip in between), a success
 clears the count, and past FREE_FAILURES every failure doubles the wait before
-the next attempt is allowed, up to MAX_DELAY.
+the next attempt is allowed, up to MAX_DELAY. A sign-in from a network the
+account signed in from lately skips it (lib/known_networks.py), so failing on
+purpose cannot keep the owner out.
 """
 
 from __future__ import annotations

@@ -74,6 +74,8 @@ def test_export_is_a_dated_download_of_everything(client, person):
     # The signed-in sessions as Settings lists them (this client's is one), without the cookie's hash.
     assert data["sessions"] and all(set(s) == {"id", "user_agent", "ip", "started_at", "last_seen_at"} for s in data["sessions"])
     assert profile["two_factor_enabled"] is False
+    # Sign-up recorded its network: when it last signed in is theirs to see (its keyed name tells nothing more).
+    assert len(profile["known_networks_last_sign_in"]) == 1
     # Auto top-up as the person set it; the saved card's Stripe id and the job's bookkeeping stay out.
     assert profile["auto_topup"] == {"enabled": True, "pack_id": "starter", "threshold": 20, "ceiling_cents": 5000,
                                      "month": "2026-12", "month_cents": 900}

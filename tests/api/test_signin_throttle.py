@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from lib import db
+from lib import db, known_networks
 from lib.accounts import throttle
 from tests.fixtures.accounts import PASSWORD
 
@@ -66,3 +66,58 @@ def test_deleting_the_account_forgets_its_counter(client, anon, user):
     assert counter(user["email"])["failures"] == 1
     assert client.delete("/api/account", json={"password": PASSWORD}).status_code == 204
     assert counter(user["email"]) is None
+
+
+# --- the owner's own network -------------------------------------------------------
+
+OWNER_IP = "192.0.2.10"
+
+
+def sign_in(anon, email, password, ip):
+    return anon.post("/api/auth/login", json={"email": email, "password": password}, ip=ip)
+
+
+def known(user) -> dict:
+    return db.collection("users").find_one({"email": user["email"]}).get(known_networks.FIELD) or {}
+
+
+def strangers_lock_it(anon, user) -> None:
+    for i in range(throttle.FREE_FAILURES + 1):
+        attempt(anon, user["email"], "not the password", i)
+    assert attempt(anon, user["email"], PASSWORD, 99).status_code == 429
+
+
+def test_strangers_failures_do_not_keep_the_owner_out_of_their_own_network(new_client, anon, user):
+    assert sign_in(new_client(), user["email"], PASSWORD, OWNER_IP).status_code == 200
+    strangers_lock_it(anon, user)
+    home = new_client()
+    assert sign_in(home, user["email"], PASSWORD, "192.0.2.77").status_code == 200  # the same /24: the router's new address
+    assert home.get("/api/auth/me").status_code == 200
+    assert attempt(anon, user["email"], PASSWORD, 150).status_code == 429  # still waiting, everyone else
+    assert counter(user["email"])["failures"] == throttle.FREE_FAILURES + 1
+
+
+def test_the_owners_network_still_meets_the_per_address_limit(new_client, user):
+    assert sign_in(new_client(), user["email"], PASSWORD, OWNER_IP).status_code == 200
+    guesser = new_client()
+    for _ in range(10):
+        assert sign_in(guesser, user["email"], "not the password", OWNER_IP).error_code == "invalid_credentials"
+    assert sign_in(guesser, user["email"], PASSWORD, OWNER_IP).status_code == 429
+
+
+def test_a_network_unused_for_thirty_days_is_a_strangers_again(new_client, anon, user):
+    assert sign_in(new_client(), user["email"], PASSWORD, OWNER_IP).status_code == 200
+    [name] = [k for k in known(user) if k == known_networks.key(OWNER_IP)]
+    db.collection("users").update_one({"email": user["email"]}, {"$set": {
+        f"{known_networks.FIELD}.{name}": datetime.now(UTC) - known_networks.KNOWN_FOR - timedelta(minutes=1)}})
+    strangers_lock_it(anon, user)
+    assert sign_in(new_client(), user["email"], PASSWORD, OWNER_IP).status_code == 429
+
+
+def test_networks_are_kept_as_keyed_hashes_the_newest_ten(new_client, user):
+    for i in range(12):
+        assert sign_in(new_client(), user["email"], PASSWORD, f"203.0.{i}.5").status_code == 200
+    names = known(user)
+    assert len(names) == known_networks.KEPT and known_networks.key("203.0.11.5") in names
+    assert known_networks.key("203.0.0.5") not in names and known_networks.key("203.0.1.5") not in names
+    assert "203.0." not in str(names) and all(len(k) == 32 for k in names)
