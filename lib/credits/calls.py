@@ -96,13 +96,14 @@ def debit(user_id: ObjectId, amount: int, *, model: str, source: str, use_id: Ob
     # Small on purpose: every write to the user document rewrites it, and a burst holds one entry per call in flight.
     entry = {"_id": row["_id"], "at": now, "credits": amount, "model": model, "source": source}
     match = {"_id": user_id, "credits": {"$gte": amount}, **(user_filter or {})}
-    if cap is not None and amount > cap.limit:
-        _refuse(user_id, amount, user_filter, cap)
+    if cap is not None:
+        if amount > cap.limit:
+            _refuse(user_id, amount, user_filter, cap)
+        entry["spend"] = {"field": cap.field, "key": cap.key}  # so that settle can give the cap its share back too
     with _recorded_lock:
         settled = _recorded.pop(user_id, set())
     fields = {"credits": {"$subtract": ["$credits", amount]}, "pending": _pending_with(entry, settled)}
     if cap is not None:
-        entry["spend"] = {"field": cap.field, "key": cap.key}  # so that settle can give the cap its share back too
         match["$or"] = [{f"{cap.field}.period": cap.key, f"{cap.field}.used": {"$lte": cap.limit - amount}},
                         {f"{cap.field}.period": {"$ne": cap.key}}]  # a new period starts the count again
         spend = f"${cap.field}"
