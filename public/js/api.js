@@ -44,13 +44,21 @@ function parse(text) {
   }
 }
 
+// Set while signing out: calls still in flight lose their session, and must not send
+// the page to the sign-in form instead of where signing out goes.
+let leaving = false;
+
+export function leavingPage() {
+  leaving = true;
+}
+
 // Shared by fetch and XHR: a parsed body on success, an ApiError otherwise.
 // A signed-out caller is sent to sign in, and the call never settles: the page is going away.
 function settle(status, text, { redirectOn401 }) {
   const body = parse(text);
   if (status >= 200 && status < 300) return body;
   if (status === 401 && redirectOn401) {
-    location.assign(signInUrl());
+    if (!leaving) location.assign(signInUrl());
     return new Promise(() => {});
   }
   throw new ApiError(status, body);

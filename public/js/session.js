@@ -1,6 +1,6 @@
 // Where to go after signing in, and signing out.
 
-import { api } from "./api.js";
+import { api, leavingPage } from "./api.js";
 
 // Only same-origin destinations. The URL parser is the browser's own, so it sees what
 // the browser will do: a pattern misses "/\t/evil.example" (tab, CR and LF are stripped
@@ -20,6 +20,7 @@ export function enterApp() {
 }
 
 export async function signOut(destination = "/") {
+  leavingPage();
   try {
     await api("/api/auth/logout", { method: "POST", redirectOn401: false });
   } finally {

@@ -154,6 +154,31 @@ def test_register_sign_out_sign_in_change_and_reset_the_password(dev_server, dev
 
 # --- in the browser: where signing in leads ---------------------------------------------------------
 
+def test_a_call_that_loses_its_session_while_signing_out_does_not_send_the_page_to_sign_in(open_page):
+    """Sign-out ends the session while the dashboard may still have calls out: their 401s must not win the race."""
+    page = open_page("/signup")
+    page.fill("#first_name", "Ada")
+    page.fill("#last_name", "Lovelace")
+    page.fill("#email", f"leaving-{uuid.uuid4().hex[:8]}@example.com")
+    page.fill("#password", "correct horse battery")
+    page.check("#age_confirmed")
+    page.click("#signup-form button[type=submit]")
+    page.wait_for_url("**/dashboard")
+    held = []
+    page.route("**/api/auth/logout", lambda route: held.append(route))  # sign-out's request waits here
+    page.route("**/api/auth/me", lambda route: route.fulfill(
+        status=401, content_type="application/json", body='{"error": {"code": "unauthorized", "message": "Sign in."}}'))
+    page.evaluate("""async () => {
+        const [{ signOut }, { api }] = await Promise.all([import("/js/session.js"), import("/js/api.js")]);
+        signOut("/");
+        api("/api/auth/me");  // in flight when the session ended: answered 401
+    }""")
+    page.wait_for_timeout(300)
+    assert urlsplit(page.url).path == "/dashboard"  # not sent to /login meanwhile
+    held[0].continue_()
+    page.wait_for_url(re.compile(r"/$"))
+
+
 def test_sign_in_only_ever_leads_back_into_the_site(open_page):
     """`next` after sign-in must stay on our origin, however it is spelled (an open redirect otherwise)."""
     page = open_page("/signup")
