@@ -8,7 +8,9 @@ router's new address still counts) and a sign-in from a network the account
 used in the last KNOWN_FOR skips that throttle; the per email+IP limit of
 lib/accounts/login.py still holds everywhere. A network is stored as an HMAC
 keyed with the server's secret, never the address: an IPv4 /24 has only 2^24
-values, so a plain hash would give it away. At most KEPT are kept, the newest.
+values, so a plain hash would give it away. At most KEPT are kept, the newest;
+the daily expired-sessions job drops those unused for KNOWN_FOR
+(lib/sessions.forget_expired).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from datetime import datetime, timedelta
 
 from lib import config
 
-FIELD = "known_networks"  # {<key>: time of the last sign-in from that network}
+FIELD = "known_networks"  # [{net: <key>, at: the last sign-in from it}], newest first
 KEPT = 10
 KNOWN_FOR = timedelta(days=30)
 
@@ -36,15 +38,18 @@ def key(ip: str) -> str | None:
 
 
 def is_known(user: dict, ip: str, now: datetime) -> bool:
-    last = (user.get(FIELD) or {}).get(key(ip) or "")
-    return last is not None and last > now - KNOWN_FOR
+    name = key(ip)
+    return name is not None and any(n["net"] == name and n["at"] > now - KNOWN_FOR for n in user.get(FIELD) or ())
 
 
 def remember(user: dict, ip: str, now: datetime) -> dict:
-    """The update operators (for the sign-in's own write) that record this network and drop old ones."""
+    """The update operators (for the sign-in's own write) that put this network first and drop old ones.
+
+    Written whole from the document the sign-in read: two sign-ins at once may lose one entry, which only
+    means that network meets the throttle until its next sign-in.
+    """
     name = key(ip)
     if name is None:
         return {}
-    others = sorted(((at, k) for k, at in (user.get(FIELD) or {}).items() if k != name and at > now - KNOWN_FOR), reverse=True)
-    dropped = set(user.get(FIELD) or {}) - {k for _, k in others[:KEPT - 1]} - {name}
-    return {"$set": {f"{FIELD}.{name}": now}, **({"$unset": {f"{FIELD}.{k}": "" for k in sorted(dropped)}} if dropped else {})}
+    others = [n for n in user.get(FIELD) or () if n["net"] != name and n["at"] > now - KNOWN_FOR]
+    return {"$set": {FIELD: [{"net": name, "at": now}, *others][:KEPT]}}

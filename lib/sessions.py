@@ -107,8 +107,11 @@ def password_fingerprint_matches(claims: dict, user: dict) -> bool:
 
 
 def forget_expired() -> dict:
-    """Cron job: drop the records of sessions whose cookie has expired (their IP and browser are kept no longer)."""
-    cutoff = datetime.now(UTC) - timedelta(seconds=MAX_AGE_SECONDS)
-    result = db.collection("users").update_many({"sessions.started_at": {"$lt": cutoff}},
-                                                {"$pull": {"sessions": {"started_at": {"$lt": cutoff}}}})
+    """Cron job: drop the records of sessions whose cookie has expired (their IP and browser are kept no longer),
+    and the known networks unused for known_networks.KNOWN_FOR."""
+    now = datetime.now(UTC)
+    cutoff, unused = now - timedelta(seconds=MAX_AGE_SECONDS), now - known_networks.KNOWN_FOR
+    result = db.collection("users").update_many(
+        {"$or": [{"sessions.started_at": {"$lt": cutoff}}, {f"{known_networks.FIELD}.at": {"$lt": unused}}]},
+        {"$pull": {"sessions": {"started_at": {"$lt": cutoff}}, known_networks.FIELD: {"at": {"$lt": unused}}}})
     return {"accounts": result.modified_count}

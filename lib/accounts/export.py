@@ -49,7 +49,7 @@ def collect(user: dict) -> dict:
     profile["object_to_analytics"] = bool(user.get("object_to_analytics"))
     profile["two_factor_enabled"] = bool(user.get("two_factor"))  # never the secret or the recovery codes
     # When each known network last signed in (lib/known_networks); its name is a keyed hash that says nothing more.
-    profile["known_networks_last_sign_in"] = sorted((user.get(known_networks.FIELD) or {}).values(), reverse=True)
+    profile["known_networks_last_sign_in"] = [n["at"] for n in user.get(known_networks.FIELD) or ()]
     if user.get("auto_topup"):
         profile["auto_topup"] = _only(user["auto_topup"], AUTO_TOPUP_FIELDS)
     tokens = db.collection("tokens").find({"user_id": uid}, {f: 1 for f in TOKEN_FIELDS}).sort("created_at", 1)

@@ -39,10 +39,11 @@ def owe(kind: str, stripe_id: str, *, session=None) -> None:
                         upsert=True, session=session)
 
 
-def pay(kind: str, stripe_id: str) -> bool:
-    """Try a debt now (just after it was owed); True when it is settled. Never raises for Stripe's failures."""
+def pay(kind: str, stripe_id: str) -> None:
+    """Try a debt now (just after it was owed); what fails stays owed. Never raises for Stripe's failures."""
     claimed = _claim(f"{kind}:{stripe_id}", datetime.now(UTC))
-    return claimed is not None and _attempt(claimed)
+    if claimed is not None:
+        _attempt(claimed)
 
 
 def stripe_cleanup() -> dict[str, int]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from lib import db, known_networks
+from lib import db, known_networks, sessions
 from lib.accounts import throttle
 from tests.fixtures.accounts import PASSWORD
 
@@ -77,8 +77,8 @@ def sign_in(anon, email, password, ip):
     return anon.post("/api/auth/login", json={"email": email, "password": password}, ip=ip)
 
 
-def known(user) -> dict:
-    return db.collection("users").find_one({"email": user["email"]}).get(known_networks.FIELD) or {}
+def known(user) -> list[str]:
+    return [n["net"] for n in db.collection("users").find_one({"email": user["email"]}).get(known_networks.FIELD) or ()]
 
 
 def strangers_lock_it(anon, user) -> None:
@@ -107,9 +107,9 @@ def test_the_owners_network_still_meets_the_per_address_limit(new_client, user):
 
 def test_a_network_unused_for_thirty_days_is_a_strangers_again(new_client, anon, user):
     assert sign_in(new_client(), user["email"], PASSWORD, OWNER_IP).status_code == 200
-    [name] = [k for k in known(user) if k == known_networks.key(OWNER_IP)]
+    assert known(user)[0] == known_networks.key(OWNER_IP)
     db.collection("users").update_one({"email": user["email"]}, {"$set": {
-        f"{known_networks.FIELD}.{name}": datetime.now(UTC) - known_networks.KNOWN_FOR - timedelta(minutes=1)}})
+        f"{known_networks.FIELD}.0.at": datetime.now(UTC) - known_networks.KNOWN_FOR - timedelta(minutes=1)}})
     strangers_lock_it(anon, user)
     assert sign_in(new_client(), user["email"], PASSWORD, OWNER_IP).status_code == 429
 
@@ -118,6 +118,15 @@ def test_networks_are_kept_as_keyed_hashes_the_newest_ten(new_client, user):
     for i in range(12):
         assert sign_in(new_client(), user["email"], PASSWORD, f"203.0.{i}.5").status_code == 200
     names = known(user)
-    assert len(names) == known_networks.KEPT and known_networks.key("203.0.11.5") in names
+    assert len(names) == known_networks.KEPT and names[0] == known_networks.key("203.0.11.5")
     assert known_networks.key("203.0.0.5") not in names and known_networks.key("203.0.1.5") not in names
     assert "203.0." not in str(names) and all(len(k) == 32 for k in names)
+
+
+def test_the_daily_job_forgets_networks_unused_for_thirty_days(new_client, user):
+    assert sign_in(new_client(), user["email"], PASSWORD, OWNER_IP).status_code == 200
+    db.collection("users").update_one({"email": user["email"]}, {"$set": {
+        f"{known_networks.FIELD}.0.at": datetime.now(UTC) - known_networks.KNOWN_FOR - timedelta(minutes=1)}})
+    assert sessions.forget_expired() == {"accounts": 1}
+    assert known(user) == [known_networks.key("203.0.113.7")]  # sign-up's, still in use
+    assert sessions.forget_expired() == {"accounts": 0}

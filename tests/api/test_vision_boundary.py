@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import base64
 import io
-import os
 import struct
 import sys
 
@@ -17,6 +16,7 @@ from lib.vision import cutout
 from tests.fakes import sentisight as fake_sentisight
 from tests.fixtures.sentisight import image_bytes, ledger_rows
 from tests.unit.test_local_vision import grace_hopper, needs
+from tests.unit.test_vision_cutout import noise_png
 
 
 def balance(client) -> int:
@@ -313,14 +313,13 @@ def test_a_cut_out_that_fits_is_sent_as_it_came(client, user, sentisight):
 @pytest.mark.parametrize("fmt", ["json", "png"])
 def test_the_cut_out_of_a_large_image_url_is_scaled_to_the_format_asked_for(client, user, sentisight, monkeypatch, fmt):
     """A URL only SentiSight fetched: its cut-out (random RGBA, 4 bytes a pixel) fits a PNG answer but not JSON's base64."""
-    big = io.BytesIO()
-    Image.frombytes("RGBA", (1000, 900), os.urandom(1000 * 900 * 4)).save(big, "PNG")
-    assert cutout.MAX_CUTOUT_BYTES["json"] < len(big.getvalue()) <= cutout.MAX_CUTOUT_BYTES["png"]
-    monkeypatch.setattr(fake_sentisight, "answer", lambda *args: [{"image": base64.b64encode(big.getvalue()).decode()}])
+    big = noise_png(1000, 900)
+    assert cutout.MAX_CUTOUT_BYTES["json"] < len(big) <= cutout.MAX_CUTOUT_BYTES["png"]
+    monkeypatch.setattr(fake_sentisight, "answer", lambda *args: [{"image": base64.b64encode(big).decode()}])
     r = client.post(f"/api/vision/background-removal?format={fmt}", json={"url": "https://images.example.com/big.png"})
     assert r.status_code == 200, r.text
     if fmt == "png":
-        assert r.body == big.getvalue()  # sent as it came: a PNG answer has room for it
+        assert r.body == big  # sent as it came: a PNG answer has room for it
     else:
         png = base64.b64decode(r.json()["results"]["image"].removeprefix("data:image/png;base64,"))
         width, height = Image.open(io.BytesIO(png)).size
